@@ -1,0 +1,1 @@
+//! srt-runc: a low-level sandbox runtime.
