@@ -1,0 +1,172 @@
+//! The sandbox init: every setup step, in order, in one place.
+//!
+//! This runs in the child of `clone3`, inside fresh user, mount, PID, network, IPC, UTS
+//! and cgroup namespaces, holding all capabilities *of the new user namespace only*.
+//! Each step's reason for being where it is:
+//!
+//! 1. die with the supervisor (PDEATHSIG), then wait for "go": the supervisor writes
+//!    our id maps, and until then we have no usable uid;
+//! 2. filesystem: build the new root and pivot into it (mounts need CAP_SYS_ADMIN, and
+//!    Landlock forbids mount changes once applied, so this comes early);
+//! 3. network: `lo` up (needs CAP_NET_ADMIN in our netns);
+//! 4. hostname / domain name (CAP_SYS_ADMIN in our UTS namespace);
+//! 5. rlimits and oom_score_adj (lowering needs no capability);
+//! 6. find the program inside the new root, `chdir` to the working directory;
+//! 7. `setsid`: no controlling terminal, so the command cannot TIOCSTI into the caller's;
+//! 8. identity and capabilities: bounding set first (needs CAP_SETPCAP), then
+//!    uid/gid with KEEPCAPS, then the final sets, verified with `capget`; the uid change
+//!    resets PDEATHSIG and dumpable, so both are set again right after;
+//! 9. close every fd except stdio and our channel (runc CVE-2024-21626 class);
+//! 10. no_new_privs — before Landlock, because without capabilities the kernel only
+//!     accepts a Landlock domain from a no_new_privs task;
+//! 11. Landlock;
+//! 12. seccomp, last, so the filters never get in the way of our own setup;
+//! 13. report "ready", close the channel, fork the command and stay PID 1 as its reaper.
+
+use super::process::{self, ExecTarget};
+use super::sync::{Channel, Msg};
+use super::{caps, landlock, mounts, net};
+use crate::error::{Context, Error, Result};
+use crate::plan::Plan;
+use crate::seccomp::BpfProgram;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// What the supervisor hands over besides the plan.
+pub struct InitArgs<'a> {
+    pub plan: &'a Plan,
+    pub chan: Channel,
+    pub seccomp: &'a [BpfProgram],
+    /// The pty slave to use as stdio when `process.terminal` is set.
+    pub pty_slave: Option<RawFd>,
+    /// Whether the id maps allow `setgroups` (root caller).
+    pub may_setgroups: bool,
+}
+
+/// Entry point of the init; never returns.
+pub fn main(args: InitArgs) -> ! {
+    match setup(&args) {
+        Ok(target) => {
+            let _ = args.chan.send(&Msg::Ready);
+            drop(args.chan);
+            process::spawn_and_reap(&target, args.pty_slave.is_some())
+        }
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = args.chan.send(&Msg::Fail {
+                code,
+                message: e.to_string(),
+            });
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
+fn setup(a: &InitArgs) -> Result<ExecTarget> {
+    let plan = a.plan;
+
+    // 1. Die with the supervisor; an EOF here means it is already gone.
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .step(|| "prctl(PR_SET_PDEATHSIG)".into())?;
+    match a.chan.recv().step(|| "waiting for the supervisor".into())? {
+        Msg::Go => {}
+        _ => unsafe { libc::_exit(125) },
+    }
+    if let Some(slave) = a.pty_slave {
+        for fd in 0..3 {
+            super::sys::dup2(slave, fd).step(|| "attaching the terminal".into())?;
+        }
+    }
+
+    // 2. Filesystem.
+    mounts::setup_root(plan)?;
+
+    // 3. Network.
+    net::loopback_up()?;
+
+    // 4. Names.
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).step(|| format!("setting hostname {h:?}"))?;
+    }
+    if let Some(d) = &plan.domainname {
+        let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+        if r != 0 {
+            return Err(Error::setup(
+                format!("setting domainname {d:?}"),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+
+    // 5. Limits.
+    process::set_rlimits(&plan.process)?;
+    if let Some(adj) = plan.process.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .step(|| format!("setting oom_score_adj {adj}"))?;
+    }
+
+    // 6. The program and its working directory.
+    std::env::set_current_dir(&plan.process.cwd).map_err(|e| {
+        Error::config(
+            &plan.origin,
+            "process.cwd",
+            format!("{}: {e}", plan.process.cwd.display()),
+        )
+    })?;
+    let target = process::resolve(&plan.process)?;
+
+    // 7. New session.
+    nix::unistd::setsid().step(|| "setsid".into())?;
+
+    // 8. Identity and capabilities.
+    caps::drop_bounding(&plan.process.capabilities)?;
+    caps::keep_caps(true)?;
+    process::set_ids(&plan.process, a.may_setgroups)?;
+    caps::keep_caps(false)?;
+    caps::apply_and_verify(&plan.process.capabilities)?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .step(|| "prctl(PR_SET_PDEATHSIG)".into())?;
+    if supervisor_gone(&a.chan) {
+        // The uid change cleared PDEATHSIG; if the supervisor died before it was
+        // re-armed, its end of the channel is closed and we must not go on.
+        unsafe { libc::_exit(125) }
+    }
+    if let Some(u) = plan.process.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(u));
+    }
+
+    // 9. No stray fds.
+    close_fds_except(&[a.chan.0.as_raw_fd()])?;
+
+    // 10–12. no_new_privs, Landlock, seccomp.
+    nix::sys::prctl::set_no_new_privs().step(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
+    let outcome = landlock::restrict(&plan.landlock)?;
+    tracing::debug!(?outcome, "landlock applied");
+    crate::seccomp::install(a.seccomp).map_err(|e| Error::SetupMsg(format!("seccomp: {e}")))?;
+
+    Ok(target)
+}
+
+/// True when the supervisor's end of the channel is closed.
+fn supervisor_gone(chan: &Channel) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: chan.0.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Closes every fd above stderr except `keep`.
+fn close_fds_except(keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<u32> = keep.iter().map(|k| *k as u32).filter(|k| *k > 2).collect();
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for k in keep {
+        if k > first {
+            super::sys::close_range(first, k - 1).step(|| "closing inherited fds".into())?;
+        }
+        first = k + 1;
+    }
+    super::sys::close_range(first, u32::MAX).step(|| "closing inherited fds".into())
+}

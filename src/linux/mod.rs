@@ -1,0 +1,17 @@
+//! The Linux engine: applies a [`Plan`](crate::plan::Plan).
+//!
+//! `supervisor` is the parent side (clone, id maps, signal forwarding, exit status);
+//! `init` is the child side, where the whole setup order is written out in one function.
+
+pub mod caps;
+pub mod idmap;
+pub mod init;
+pub mod landlock;
+pub mod mounts;
+pub mod net;
+pub mod process;
+pub mod supervisor;
+pub mod sync;
+pub mod sys;
+
+pub use supervisor::run;

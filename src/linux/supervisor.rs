@@ -1,0 +1,275 @@
+//! The supervisor: the `srt-runc` process that starts the sandbox and outlives it.
+//!
+//! It plans and compiles everything while single-threaded, `clone3`s the init into new
+//! namespaces, writes the id maps, and then only relays: signals to the init, terminal
+//! bytes when a pty is used, and finally the command's exit status (128+n on signal n).
+
+use super::init::{self, InitArgs};
+use super::process::wait_set;
+use super::sync::{self, Msg};
+use super::{idmap, sys};
+use crate::error::{Context, Error, Result};
+use crate::plan::Plan;
+use crate::seccomp::{self, Arch, BpfProgram};
+use nix::sys::signal::SigmaskHow;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+const NS_FLAGS: u64 = (libc::CLONE_NEWUSER
+    | libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWCGROUP) as u64;
+
+/// Compiles the plan's seccomp programs (before the clone, so errors surface early and
+/// the init does no compiling).
+pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
+    let arch = Arch::native();
+    let mut out = Vec::new();
+    for name in &plan.seccomp.builtin {
+        let prog = if *name == "guard" {
+            seccomp::guard(arch)
+        } else {
+            seccomp::builtin(arch, name).ok_or_else(|| {
+                Error::SetupMsg(format!("built-in seccomp program {name:?} is missing"))
+            })?
+        };
+        out.push(prog);
+    }
+    if let Some(profile) = &plan.seccomp.oci_profile {
+        out.extend(
+            seccomp::translate_oci(profile, arch)
+                .map_err(|e| Error::config(&plan.origin, "linux.seccomp", e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Runs the plan in the foreground and returns the exit status to use.
+pub fn run(plan: &Plan) -> Result<i32> {
+    let programs = seccomp_programs(plan)?;
+    let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
+    let pty = if plan.process.terminal {
+        Some(Pty::open()?)
+    } else {
+        None
+    };
+
+    let mask = wait_set();
+    let mut old_mask = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old_mask))
+        .step(|| "blocking signals".into())?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .step(|| "signalfd".into())?;
+
+    // SAFETY: the supervisor has started no threads (the proxy runtime comes later).
+    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(|e| clone_error(e))?;
+    let (pid, pidfd) = match forked {
+        sys::Forked::Child => {
+            drop(sup_chan);
+            drop(sigfd);
+            init::main(InitArgs {
+                plan,
+                chan: init_chan,
+                seccomp: &programs,
+                pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
+                may_setgroups: !plan.id_maps.deny_setgroups,
+            })
+        }
+        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(init_chan);
+    let pty = pty.map(|p| {
+        drop(p.slave);
+        p.master
+    });
+    let child = Pid::from_raw(pid);
+
+    if let Err(e) = idmap::write(pid, &plan.id_maps) {
+        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+        let _ = waitpid(child, None);
+        return Err(e);
+    }
+    sup_chan
+        .send(&Msg::Go)
+        .step(|| "starting the sandbox init".into())?;
+    match sup_chan
+        .recv()
+        .step(|| "waiting for the sandbox init".into())?
+    {
+        Msg::Ready => {}
+        Msg::Fail { code, message } => {
+            let _ = waitpid(child, None);
+            return Err(Error::Reported { code, message });
+        }
+        _ => {
+            let status = status_code(waitpid(child, None).ok());
+            return Err(Error::SetupMsg(format!(
+                "the sandbox init exited during setup (status {status})"
+            )));
+        }
+    }
+    drop(sup_chan);
+
+    let code = relay(child, &pidfd, &sigfd, pty.as_ref())?;
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None);
+    Ok(code)
+}
+
+fn clone_error(e: std::io::Error) -> Error {
+    let hint = match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::ENOSPC) | Some(libc::EUSERS) => {
+            "; the host refuses new user namespaces here (check user.max_user_namespaces, AppArmor's unprivileged userns restriction, or an outer container's seccomp)"
+        }
+        _ => "",
+    };
+    Error::SetupMsg(format!("creating the sandbox namespaces: {e}{hint}"))
+}
+
+fn status_code(s: Option<WaitStatus>) -> i32 {
+    match s {
+        Some(WaitStatus::Exited(_, c)) => c,
+        Some(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+        _ => 125,
+    }
+}
+
+/// Waits for the init to exit while forwarding signals and terminal traffic.
+fn relay(child: Pid, pidfd: &OwnedFd, sigfd: &SignalFd, pty: Option<&OwnedFd>) -> Result<i32> {
+    let stdin_tty = pty.is_some() && unsafe { libc::isatty(0) } == 1;
+    let saved = if stdin_tty { Some(raw_mode(0)) } else { None };
+    if let Some(m) = pty {
+        copy_winsize(0, m.as_raw_fd());
+    }
+    let mut stdin_open = pty.is_some();
+    let mut buf = vec![0u8; 16384];
+    let code = loop {
+        let mut fds = vec![
+            libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sigfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if let Some(m) = pty {
+            fds.push(libc::pollfd {
+                fd: m.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            if stdin_open {
+                fds.push(libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+        }
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            continue;
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            while let Ok(Some(info)) = sigfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    continue;
+                }
+                if sig == libc::SIGWINCH {
+                    if let Some(m) = pty {
+                        copy_winsize(0, m.as_raw_fd());
+                        continue;
+                    }
+                }
+                let _ = sys::pidfd_send_signal(pidfd, sig);
+            }
+        }
+        if let Some(m) = pty {
+            if fds[2].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+                match sys::read(m.as_raw_fd(), &mut buf) {
+                    Ok(n) if n > 0 => sys::write_all(1, &buf[..n]),
+                    _ => {}
+                }
+            }
+            if stdin_open && fds.len() > 3 && fds[3].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+                match sys::read(0, &mut buf) {
+                    Ok(n) if n > 0 => sys::write_all(m.as_raw_fd(), &buf[..n]),
+                    _ => stdin_open = false,
+                }
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            let status = waitpid(child, None).ok();
+            if let Some(m) = pty {
+                // Drain what the command wrote before it exited.
+                let _ = nix::fcntl::fcntl(
+                    m,
+                    nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+                );
+                while let Ok(n) = sys::read(m.as_raw_fd(), &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sys::write_all(1, &buf[..n]);
+                }
+            }
+            break status_code(status);
+        }
+    };
+    if let Some(t) = saved.flatten() {
+        let _ = nix::sys::termios::tcsetattr(
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(0) },
+            nix::sys::termios::SetArg::TCSANOW,
+            &t,
+        );
+    }
+    Ok(code)
+}
+
+fn raw_mode(fd: RawFd) -> Option<nix::sys::termios::Termios> {
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let saved = tcgetattr(b).ok()?;
+    let mut raw = saved.clone();
+    cfmakeraw(&mut raw);
+    tcsetattr(b, SetArg::TCSANOW, &raw).ok()?;
+    Some(saved)
+}
+
+fn copy_winsize(from: RawFd, to: RawFd) {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    if unsafe { libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) } == 0 {
+        unsafe { libc::ioctl(to, libc::TIOCSWINSZ, &ws) };
+    }
+}
+
+/// A pseudo-terminal pair for `process.terminal`.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    fn open() -> Result<Pty> {
+        let r = nix::pty::openpty(None, None).step(|| "allocating a pseudo-terminal".into())?;
+        for fd in [&r.master, &r.slave] {
+            let _ = nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            );
+        }
+        Ok(Pty {
+            master: r.master,
+            slave: r.slave,
+        })
+    }
+}

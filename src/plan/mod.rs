@@ -1,0 +1,213 @@
+//! Policy → Plan: everything the engine will do, computed without side effects.
+//!
+//! A [`Plan`] is printable (`srt-runc explain`) and is what unit tests assert on. The
+//! engine in `crate::linux` only applies it. Building a plan may *look* at the host
+//! (whether a path exists, the caller's uid) but never changes anything.
+
+mod explain;
+mod mounts;
+
+pub use explain::render_text;
+pub use mounts::{MountStep, StepKind};
+
+use crate::error::{Error, Result};
+use crate::policy::{Mode, Policy, ProcessSpec};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The namespaces a strong-mode sandbox always gets.
+pub const STRONG_NAMESPACES: &[&str] = &["user", "mount", "pid", "network", "ipc", "uts", "cgroup"];
+
+/// The full plan.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub origin: String,
+    pub mode: Mode,
+    pub namespaces: Vec<&'static str>,
+    pub id_maps: IdMaps,
+    /// Host directory bound as the new root.
+    pub root: PathBuf,
+    pub root_readonly: bool,
+    /// Mount steps applied in order below the new root, before `pivot_root`.
+    pub mounts: Vec<MountStep>,
+    pub landlock: LandlockPlan,
+    pub seccomp: SeccompPlan,
+    pub process: ProcessSpec,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub network: NetworkPlan,
+}
+
+/// uid/gid maps written by the supervisor into `/proc/PID/{uid,gid}_map`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdMaps {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+    /// Write `deny` to `/proc/PID/setgroups` (required for unprivileged gid maps).
+    pub deny_setgroups: bool,
+}
+
+/// One line of an id map: `inside outside count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// Landlock rules: write access is granted only beneath these paths (inside the sandbox).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LandlockPlan {
+    pub writable: Vec<PathBuf>,
+    /// Also grant write to regular files open as stdin/stdout/stderr, so that
+    /// `echo >/dev/stderr` keeps working when the caller redirected stderr to a file.
+    pub stdio_files: bool,
+}
+
+/// Seccomp programs, installed in this order after no_new_privs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeccompPlan {
+    /// Built-in programs from `bpf/` (the architecture guard is always first).
+    pub builtin: Vec<&'static str>,
+    /// The OCI `linux.seccomp` profile, translated at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci_profile: Option<oci_spec::runtime::LinuxSeccomp>,
+}
+
+/// Network confinement.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum NetworkPlan {
+    /// A private network namespace with only loopback: nothing leaves.
+    Isolated,
+    /// A private network namespace whose only way out is the host-side filtering proxy.
+    Proxy {
+        /// Listener addresses created inside the sandbox's netns.
+        listen: Vec<String>,
+        allowed_domains: Vec<String>,
+        denied_domains: Vec<String>,
+    },
+}
+
+/// The caller's identity, needed to compute id maps.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub euid: u32,
+    pub egid: u32,
+}
+
+impl Caller {
+    /// The current process's effective ids.
+    pub fn current() -> Self {
+        Caller {
+            euid: nix::unistd::geteuid().as_raw(),
+            egid: nix::unistd::getegid().as_raw(),
+        }
+    }
+}
+
+/// Builds the plan for `policy` as run by `caller`.
+pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
+    let mode = policy.sandbox.mode();
+    if mode != Mode::Strong {
+        return Err(Error::config(
+            &policy.origin,
+            "sandbox.mode",
+            "weaker mode is not available in this build yet; use \"strong\"",
+        ));
+    }
+    let id_maps = id_maps(policy, caller)?;
+    let (mounts, writable) = mounts::plan_mounts(policy)?;
+    let allow_nested = policy.sandbox.allow_nested_user_namespaces.unwrap_or(false);
+    let mut builtin = vec!["guard", "default", "clone3"];
+    if !allow_nested {
+        builtin.push("namespaces");
+    }
+    let mut process = policy.process.clone();
+    let network = match &policy.sandbox.network {
+        None => NetworkPlan::Isolated,
+        Some(n) => NetworkPlan::Proxy {
+            listen: vec!["127.0.0.1:3128".into(), "[::1]:3128".into()],
+            allowed_domains: n.allowed_domains.clone(),
+            denied_domains: n.denied_domains.clone(),
+        },
+    };
+    set_env(&mut process, "SANDBOX_RUNTIME", "1");
+    if process.env_var("PATH").is_none() {
+        set_env(&mut process, "PATH", crate::policy::DEFAULT_PATH);
+    }
+    Ok(Plan {
+        origin: policy.origin.clone(),
+        mode,
+        namespaces: STRONG_NAMESPACES.to_vec(),
+        id_maps,
+        root: policy.root.clone(),
+        root_readonly: policy.root_readonly,
+        mounts,
+        landlock: LandlockPlan {
+            writable,
+            stdio_files: true,
+        },
+        seccomp: SeccompPlan {
+            builtin,
+            oci_profile: policy.seccomp_profile.clone(),
+        },
+        process,
+        hostname: policy.hostname.clone(),
+        domainname: policy.domainname.clone(),
+        network,
+    })
+}
+
+/// Sets `key=value` in the process environment, replacing an earlier value.
+pub fn set_env(p: &mut ProcessSpec, key: &str, value: &str) {
+    let prefix = format!("{key}=");
+    p.env.retain(|kv| !kv.starts_with(&prefix));
+    p.env.push(format!("{key}={value}"));
+}
+
+/// Root maps the whole id range onto itself, so host files keep their owners; anyone
+/// else can map only their own uid and gid (one line each, setgroups denied), which is
+/// all the kernel allows without a setuid helper.
+fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
+    let p = &policy.process;
+    if caller.euid == 0 {
+        let full = IdMap {
+            inside: 0,
+            outside: 0,
+            count: u32::MAX,
+        };
+        return Ok(IdMaps {
+            uid: vec![full],
+            gid: vec![full],
+            deny_setgroups: false,
+        });
+    }
+    if !p.additional_gids.is_empty() {
+        return Err(Error::config(
+            &policy.origin,
+            "process.user.additionalGids",
+            "an unprivileged user namespace maps only your own group; remove additionalGids or run as root",
+        ));
+    }
+    Ok(IdMaps {
+        uid: vec![IdMap {
+            inside: p.uid,
+            outside: caller.euid,
+            count: 1,
+        }],
+        gid: vec![IdMap {
+            inside: p.gid,
+            outside: caller.egid,
+            count: 1,
+        }],
+        deny_setgroups: true,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! The ordered mount list.
+//!
+//! Order matters and is fixed here, top to bottom:
+//! 1. fresh `/proc` and a minimal `/dev` (unless the config mounts its own), first so
+//!    that the config's own mounts can still be layered over them (e.g. `/dev/shm`);
+//! 2. the OCI `mounts`, in the config's order;
+//! 3. the `"sandbox"` filesystem policy: writable binds (shallow before deep), then
+//!    read-only re-binds for `denyWrite` inside them, then unreadable stubs for
+//!    `denyRead` — later steps cover earlier ones, so denials always win;
+//! 4. OCI `maskedPaths`, then `readonlyPaths`.
+//!
+//! The root itself is bound (and made read-only recursively) before step 1.
+
+use crate::error::{Error, Result};
+use crate::policy::{MountKind, PathEntry, Policy};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// One mount step, applied below the new root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MountStep {
+    /// Destination inside the sandbox (absolute).
+    pub dest: PathBuf,
+    pub kind: StepKind,
+    /// Where the step comes from, for `explain` and error messages.
+    pub origin: String,
+}
+
+/// What a mount step does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum StepKind {
+    /// Bind a host path. `flags` are per-mount flags such as `nosuid`, `nodev`, `noexec`.
+    Bind {
+        source: PathBuf,
+        recursive: bool,
+        readonly: bool,
+        flags: Vec<String>,
+        propagation: Option<String>,
+    },
+    Tmpfs {
+        readonly: bool,
+        flags: Vec<String>,
+        data: String,
+    },
+    Proc,
+    Sysfs {
+        readonly: bool,
+    },
+    Devpts {
+        data: String,
+    },
+    Mqueue,
+    Cgroup {
+        readonly: bool,
+    },
+    /// Populate a `/dev` tmpfs: null, zero, full, random, urandom, tty bound from the
+    /// host; `ptmx`, `fd`, `stdin`, `stdout`, `stderr`, `core` links.
+    DevNodes,
+    /// Cover a path with an unreadable, read-only stub (mode 000) so reads fail with EACCES.
+    DenyRead {
+        dir: bool,
+    },
+    /// OCI `maskedPaths`: `/dev/null` over files, an empty read-only tmpfs over directories.
+    Mask {
+        dir: bool,
+    },
+    /// Re-bind a path onto itself read-only, submounts included.
+    ReadOnly,
+}
+
+const DEV_FLAGS: &[&str] = &["nosuid", "noexec"];
+
+/// Returns the ordered steps and the Landlock-writable destinations.
+pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
+    let mut steps = Vec::new();
+    let has = |d: &str| policy.mounts.iter().any(|m| m.destination == Path::new(d));
+    let step = |dest: &str, kind: StepKind, origin: &str| MountStep {
+        dest: PathBuf::from(dest),
+        kind,
+        origin: origin.to_string(),
+    };
+
+    // 1. Defaults: a fresh procfs is a design invariant (host PIDs must be invisible).
+    if !has("/proc") {
+        steps.push(step("/proc", StepKind::Proc, "default"));
+    }
+    if !has("/dev") {
+        let dev_data = "mode=755,size=65536k".to_string();
+        steps.push(step(
+            "/dev",
+            StepKind::Tmpfs {
+                readonly: false,
+                flags: strs(DEV_FLAGS),
+                data: dev_data,
+            },
+            "default",
+        ));
+        steps.push(step("/dev", StepKind::DevNodes, "default"));
+        steps.push(step(
+            "/dev/pts",
+            StepKind::Devpts {
+                data: "newinstance,ptmxmode=0666,mode=620".into(),
+            },
+            "default",
+        ));
+        steps.push(step(
+            "/dev/shm",
+            StepKind::Tmpfs {
+                readonly: false,
+                flags: strs(&["nosuid", "nodev"]),
+                data: "mode=1777,size=65536k".into(),
+            },
+            "default",
+        ));
+        steps.push(step("/dev/mqueue", StepKind::Mqueue, "default"));
+    }
+
+    // 2. OCI mounts.
+    for (i, m) in policy.mounts.iter().enumerate() {
+        let origin = format!("mounts[{i}]");
+        let opts = MountOptions::parse(&m.options);
+        let kind = match m.kind {
+            MountKind::Bind => StepKind::Bind {
+                source: m.source.clone().unwrap_or_default(),
+                recursive: opts.recursive,
+                readonly: opts.readonly,
+                flags: opts.flags.clone(),
+                propagation: opts.propagation.clone(),
+            },
+            MountKind::Tmpfs => StepKind::Tmpfs {
+                readonly: opts.readonly,
+                flags: opts.flags.clone(),
+                data: opts.data.join(","),
+            },
+            MountKind::Proc => StepKind::Proc,
+            MountKind::Sysfs => StepKind::Sysfs {
+                readonly: opts.readonly,
+            },
+            MountKind::Devpts => StepKind::Devpts {
+                data: devpts_data(&opts.data),
+            },
+            MountKind::Mqueue => StepKind::Mqueue,
+            MountKind::Cgroup => StepKind::Cgroup {
+                readonly: opts.readonly,
+            },
+        };
+        let is_dev_tmpfs = m.destination == Path::new("/dev") && m.kind == MountKind::Tmpfs;
+        steps.push(MountStep {
+            dest: m.destination.clone(),
+            kind,
+            origin: origin.clone(),
+        });
+        if is_dev_tmpfs {
+            steps.push(MountStep {
+                dest: m.destination.clone(),
+                kind: StepKind::DevNodes,
+                origin,
+            });
+        }
+    }
+
+    // 3. The sandbox filesystem policy. Entries whose host path does not exist are
+    // skipped: there is nothing to bind or to hide (creating it would litter the host).
+    if let Some(fs) = policy
+        .sandbox
+        .filesystem
+        .as_ref()
+        .filter(|f| f.disabled != Some(true))
+    {
+        let existing = |list: &[PathEntry], field: &str| -> Result<Vec<PathBuf>> {
+            let mut out = Vec::new();
+            for (i, e) in list.iter().enumerate() {
+                if e.path().is_empty() {
+                    return Err(Error::config(
+                        &policy.origin,
+                        format!("sandbox.filesystem.{field}[{i}]"),
+                        "empty path; remove the entry",
+                    ));
+                }
+                let p = PathBuf::from(e.path());
+                if std::fs::symlink_metadata(&p).is_ok() {
+                    out.push(p);
+                } else {
+                    tracing::debug!(path = %p.display(), field, "skipping a path that does not exist");
+                }
+            }
+            out.sort_by_key(|p| p.components().count());
+            out.dedup();
+            Ok(out)
+        };
+        for p in existing(&fs.allow_write, "allowWrite")? {
+            // Resolve symlinks on the host side so that the bind lands where the
+            // user's path really points (srt resolves symlinked paths the same way).
+            let source = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+            steps.push(MountStep {
+                dest: source.clone(),
+                kind: StepKind::Bind {
+                    source,
+                    recursive: true,
+                    readonly: false,
+                    flags: strs(&["nosuid", "nodev"]),
+                    propagation: None,
+                },
+                origin: "sandbox.filesystem.allowWrite".into(),
+            });
+        }
+        for p in existing(&fs.deny_write, "denyWrite")? {
+            let dest = std::fs::canonicalize(&p).unwrap_or(p);
+            steps.push(MountStep {
+                dest,
+                kind: StepKind::ReadOnly,
+                origin: "sandbox.filesystem.denyWrite".into(),
+            });
+        }
+        for p in existing(&fs.deny_read, "denyRead")? {
+            let dir = std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false);
+            let dest = std::fs::canonicalize(&p).unwrap_or(p);
+            steps.push(MountStep {
+                dest,
+                kind: StepKind::DenyRead { dir },
+                origin: "sandbox.filesystem.denyRead".into(),
+            });
+        }
+    }
+
+    // 4. OCI masked and read-only paths; missing ones are skipped, as runc does.
+    for p in &policy.masked_paths {
+        let host = host_view(&policy.root, p);
+        if let Ok(m) = std::fs::symlink_metadata(&host) {
+            steps.push(MountStep {
+                dest: p.clone(),
+                kind: StepKind::Mask { dir: m.is_dir() },
+                origin: "linux.maskedPaths".into(),
+            });
+        } else if !policy.root.starts_with("/proc") && p.starts_with("/proc") {
+            // /proc entries exist in the fresh procfs even if the host view differs.
+            steps.push(MountStep {
+                dest: p.clone(),
+                kind: StepKind::Mask { dir: false },
+                origin: "linux.maskedPaths".into(),
+            });
+        }
+    }
+    for p in &policy.readonly_paths {
+        steps.push(MountStep {
+            dest: p.clone(),
+            kind: StepKind::ReadOnly,
+            origin: "linux.readonlyPaths".into(),
+        });
+    }
+
+    let mut writable: Vec<PathBuf> = Vec::new();
+    if !policy.root_readonly {
+        writable.push(PathBuf::from("/"));
+    }
+    for s in &steps {
+        let w = match &s.kind {
+            StepKind::Bind { readonly, .. } | StepKind::Tmpfs { readonly, .. } => !readonly,
+            StepKind::Devpts { .. } | StepKind::Mqueue => true,
+            _ => false,
+        };
+        if w && !writable.contains(&s.dest) {
+            writable.push(s.dest.clone());
+        }
+    }
+    Ok((steps, writable))
+}
+
+/// Where an in-sandbox path lives on the host before any mounts (for existence checks).
+fn host_view(root: &Path, p: &Path) -> PathBuf {
+    root.join(p.strip_prefix("/").unwrap_or(p))
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The gid= option names a group that may not be mapped in an unprivileged user
+/// namespace; devpts then refuses to mount. Dropping it keeps ptys working and the
+/// files owned by the mapped group.
+fn devpts_data(data: &[String]) -> String {
+    let mut v: Vec<String> = data
+        .iter()
+        .filter(|o| !o.starts_with("gid="))
+        .cloned()
+        .collect();
+    if !v.iter().any(|o| o == "newinstance") {
+        v.insert(0, "newinstance".into());
+    }
+    v.join(",")
+}
+
+/// OCI mount options split into what the engine needs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    pub readonly: bool,
+    pub recursive: bool,
+    /// Per-mount flags: nosuid, nodev, noexec, noatime, relatime, ...
+    pub flags: Vec<String>,
+    pub propagation: Option<String>,
+    /// Filesystem data (`size=`, `mode=`, ...).
+    pub data: Vec<String>,
+}
+
+impl MountOptions {
+    pub fn parse(options: &[String]) -> Self {
+        let mut o = MountOptions::default();
+        for opt in options {
+            match opt.as_str() {
+                "ro" | "rro" => o.readonly = true,
+                "rw" | "rrw" => o.readonly = false,
+                "rbind" => o.recursive = true,
+                "bind" => {}
+                "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave"
+                | "unbindable" | "runbindable" => o.propagation = Some(opt.clone()),
+                "nosuid" | "nodev" | "noexec" | "noatime" | "relatime" | "strictatime"
+                | "nodiratime" | "nosymfollow" | "rnosuid" | "rnodev" | "rnoexec" | "sync"
+                | "dirsync" => {
+                    let f = opt.trim_start_matches('r').to_string();
+                    let f = if opt == "relatime" {
+                        "relatime".to_string()
+                    } else {
+                        f
+                    };
+                    if !o.flags.contains(&f) {
+                        o.flags.push(f)
+                    }
+                }
+                // Positive flags are the defaults; tmpcopyup and SELinux relabels do not apply here.
+                "suid" | "dev" | "exec" | "async" | "atime" | "diratime" | "tmpcopyup"
+                | "notmpcopyup" | "z" | "Z" => {}
+                s if s.contains('=') || s == "newinstance" => o.data.push(s.to_string()),
+                _ => {}
+            }
+        }
+        o
+    }
+}

@@ -1,0 +1,508 @@
+//! Front-end: an OCI bundle (`config.json`, with the `"sandbox"` extension) → [`Policy`].
+//!
+//! Errors name the file and the JSON path of the offending field, and say what to do.
+//! The OCI part is parsed with `oci-spec`'s types; the `"sandbox"` key is taken out first
+//! and parsed strictly (unknown keys are errors) with [`SandboxSettings`].
+
+use super::{
+    resolve_path, CapabilitySets, MountKind, MountSpec, PathEntry, Policy, ProcessSpec, Rlimit,
+    SandboxSettings,
+};
+use crate::error::{Error, Result};
+use oci_spec::runtime::Spec;
+use std::path::{Path, PathBuf};
+
+/// Annotations that carry sandbox policy for callers that generate config.json themselves.
+pub const ANNOTATION_PREFIX: &str = "run.srt.";
+
+/// Loads `BUNDLE/config.json`.
+pub fn load_bundle(bundle: &Path) -> Result<Policy> {
+    let bundle = std::path::absolute(bundle)
+        .map_err(|e| Error::config(bundle.display().to_string(), "bundle", e.to_string()))?;
+    let file = bundle.join("config.json");
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Error::config(
+            &shown,
+            "file",
+            format!("cannot read: {e}; pass the bundle directory that holds config.json"),
+        )
+    })?;
+    parse_config(&text, &shown, &bundle)
+}
+
+/// Parses config.json text. `file` is used in messages; `bundle` resolves relative paths.
+pub fn parse_config(text: &str, file: &str, bundle: &Path) -> Result<Policy> {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Error::config(
+            file,
+            format!("line {} column {}", e.line(), e.column()),
+            format!(
+                "malformed JSON: {}; fix the syntax",
+                strip_position(&e.to_string())
+            ),
+        )
+    })?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| Error::config(file, "(top level)", "expected a JSON object"))?;
+    let sandbox_value = obj.remove("sandbox");
+    let spec: Spec = serde_path_to_error::deserialize(value)
+        .map_err(|e| Error::config(file, field_path("", e.path()), e.into_inner().to_string()))?;
+    let (mut sandbox, sandbox_given) = match sandbox_value {
+        None => (SandboxSettings::default(), false),
+        Some(v) => (parse_sandbox(v, file, "sandbox.")?, true),
+    };
+    if let Some(annotations) = spec.annotations() {
+        apply_annotations(&mut sandbox, annotations, file)?;
+    }
+    let _ = sandbox_given;
+    build_policy(spec, sandbox, file, bundle)
+}
+
+/// Parses a `"sandbox"` value strictly; `prefix` is prepended to field paths.
+pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<SandboxSettings> {
+    let s: SandboxSettings = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = field_path(prefix, e.path());
+        let inner = e.into_inner().to_string();
+        let hint = if inner.starts_with("unknown field") {
+            "; remove it or fix its spelling (unknown keys are refused so a typo cannot weaken the policy)"
+        } else {
+            ""
+        };
+        Error::config(file, path, format!("{inner}{hint}"))
+    })?;
+    if let Some(field) = s.unsupported().first() {
+        return Err(Error::config(
+            file,
+            format!("{prefix}{field}"),
+            "not supported by srt-runc; remove it",
+        ));
+    }
+    if let Some(d) = s.mandatory_deny_search_depth {
+        if !(1..=10).contains(&d) {
+            return Err(Error::config(
+                file,
+                format!("{prefix}mandatoryDenySearchDepth"),
+                format!("{d} is out of range; use a number from 1 to 10"),
+            ));
+        }
+    }
+    Ok(s)
+}
+
+fn field_path(prefix: &str, p: &serde_path_to_error::Path) -> String {
+    let s = p.to_string();
+    if s == "." || s.is_empty() {
+        format!("{prefix}(top level)").replace(".(top level)", "")
+    } else {
+        format!("{prefix}{s}")
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// `run.srt.*` annotations: a settings file path, or comma-separated lists.
+fn apply_annotations(
+    sandbox: &mut SandboxSettings,
+    annotations: &std::collections::HashMap<String, String>,
+    file: &str,
+) -> Result<()> {
+    let mut keys: Vec<&String> = annotations
+        .keys()
+        .filter(|k| k.starts_with(ANNOTATION_PREFIX))
+        .collect();
+    keys.sort();
+    for key in keys {
+        let val = &annotations[key];
+        let list = || -> Vec<String> {
+            val.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let field = format!("annotations.{key}");
+        match &key[ANNOTATION_PREFIX.len()..] {
+            "settings" => {
+                let text = std::fs::read_to_string(val).map_err(|e| {
+                    Error::config(file, &field, format!("cannot read settings file {val}: {e}"))
+                })?;
+                let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    Error::config(val.as_str(), format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {}", strip_position(&e.to_string())))
+                })?;
+                *sandbox = parse_sandbox(v, val, "")?;
+            }
+            "network.allowedDomains" => sandbox.network.get_or_insert_with(Default::default).allowed_domains = list(),
+            "network.deniedDomains" => sandbox.network.get_or_insert_with(Default::default).denied_domains = list(),
+            "filesystem.allowWrite" => {
+                sandbox.filesystem.get_or_insert_with(Default::default).allow_write =
+                    list().into_iter().map(PathEntry::Plain).collect()
+            }
+            "filesystem.denyRead" => {
+                sandbox.filesystem.get_or_insert_with(Default::default).deny_read =
+                    list().into_iter().map(PathEntry::Plain).collect()
+            }
+            "filesystem.denyWrite" => {
+                sandbox.filesystem.get_or_insert_with(Default::default).deny_write =
+                    list().into_iter().map(PathEntry::Plain).collect()
+            }
+            other => {
+                return Err(Error::config(
+                    file,
+                    field,
+                    format!("unknown srt-runc annotation {other:?}; use run.srt.settings, run.srt.network.allowedDomains, run.srt.network.deniedDomains, run.srt.filesystem.allowWrite, run.srt.filesystem.denyRead or run.srt.filesystem.denyWrite"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_policy(
+    spec: Spec,
+    mut sandbox: SandboxSettings,
+    file: &str,
+    bundle: &Path,
+) -> Result<Policy> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let root = spec.root().as_ref().ok_or_else(|| {
+        Error::config(file, "root", "missing; set root.path to the root filesystem directory (\"/\" for the host, read-only)")
+    })?;
+    let root_path = resolve_path(&root.path().to_string_lossy(), bundle, None);
+    if root.path().as_os_str().is_empty() {
+        return Err(Error::config(
+            file,
+            "root.path",
+            "empty; set it to the root filesystem directory",
+        ));
+    }
+    match std::fs::metadata(&root_path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::config(
+                file,
+                "root.path",
+                format!("{} is not a directory", root_path.display()),
+            ))
+        }
+        Err(e) => {
+            return Err(Error::config(
+                file,
+                "root.path",
+                format!(
+                    "{}: {e}; create the root filesystem there or fix the path",
+                    root_path.display()
+                ),
+            ))
+        }
+    }
+    let host_root = root_path == Path::new("/");
+
+    let mut mounts = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let options: Vec<String> = m.options().clone().unwrap_or_default();
+        let kind = MountKind::from_oci(m.typ().as_deref(), &options).ok_or_else(|| {
+            Error::config(
+                file,
+                format!("mounts[{i}].type"),
+                format!(
+                    "unsupported mount type {:?} for {}; use bind (with the bind/rbind option), tmpfs, proc, sysfs, devpts, mqueue or cgroup",
+                    m.typ().clone().unwrap_or_default(),
+                    m.destination().display()
+                ),
+            )
+        })?;
+        let dest = m.destination();
+        if !dest.is_absolute() {
+            return Err(Error::config(
+                file,
+                format!("mounts[{i}].destination"),
+                format!(
+                    "{} is not absolute; mount destinations are paths inside the container",
+                    dest.display()
+                ),
+            ));
+        }
+        let source = match (kind, m.source()) {
+            (MountKind::Bind, None) => {
+                return Err(Error::config(
+                    file,
+                    format!("mounts[{i}].source"),
+                    "a bind mount needs a source path",
+                ))
+            }
+            (MountKind::Bind, Some(s)) => {
+                let p = resolve_path(&s.to_string_lossy(), bundle, None);
+                if let Err(e) = std::fs::symlink_metadata(&p) {
+                    return Err(Error::config(
+                        file,
+                        format!("mounts[{i}].source"),
+                        format!("{}: {e}", p.display()),
+                    ));
+                }
+                Some(p)
+            }
+            (_, s) => s.clone(),
+        };
+        for o in &options {
+            if !known_mount_option(o) {
+                return Err(Error::config(
+                    file,
+                    format!("mounts[{i}].options"),
+                    format!("unknown mount option {o:?}"),
+                ));
+            }
+        }
+        mounts.push(MountSpec {
+            destination: super::normalize(dest),
+            kind,
+            source,
+            options,
+        });
+    }
+
+    let p = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config(file, "process", "missing; add a process with args"))?;
+    let args = p.args().clone().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(Error::config(
+            file,
+            "process.args",
+            "empty; give the command to run, e.g. [\"sh\", \"-c\", \"echo hi\"]",
+        ));
+    }
+    let cwd_raw = p.cwd().to_string_lossy().to_string();
+    let cwd = if p.cwd().is_absolute() {
+        super::normalize(p.cwd())
+    } else if host_root {
+        // srt-runc extension: with the host as root, a relative cwd names a host
+        // directory relative to the bundle (the project the demo bundle works on).
+        resolve_path(&cwd_raw, bundle, home.as_deref())
+    } else {
+        return Err(Error::config(
+            file,
+            "process.cwd",
+            format!("{cwd_raw:?} is not absolute; use a path inside the container such as \"/\""),
+        ));
+    };
+    let user = p.user();
+    let mut rlimits = Vec::new();
+    for (i, r) in p.rlimits().iter().flatten().enumerate() {
+        let kind = serde_json::to_value(r.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let (soft, hard) = (r.soft(), r.hard());
+        if soft > hard {
+            return Err(Error::config(
+                file,
+                format!("process.rlimits[{i}]"),
+                format!("{kind}: soft limit {soft} is above hard limit {hard}; lower soft"),
+            ));
+        }
+        if let Some(res) = rlimit_resource(&kind) {
+            if let Ok((_, cur_hard)) = nix::sys::resource::getrlimit(res) {
+                if hard > cur_hard {
+                    return Err(Error::config(
+                        file,
+                        format!("process.rlimits[{i}]"),
+                        format!("{kind}: hard limit {hard} is above the current hard limit {cur_hard}, which cannot be raised without CAP_SYS_RESOURCE; use at most {cur_hard}"),
+                    ));
+                }
+            }
+        }
+        rlimits.push(Rlimit { kind, soft, hard });
+    }
+    let capabilities = match p.capabilities() {
+        None => CapabilitySets::default(),
+        Some(c) => {
+            let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+                let mut v: Vec<String> = set
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| {
+                        serde_json::to_value(c)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            CapabilitySets {
+                bounding: names(c.bounding()),
+                effective: names(c.effective()),
+                permitted: names(c.permitted()),
+                inheritable: names(c.inheritable()),
+                ambient: names(c.ambient()),
+            }
+        }
+    };
+    let process = ProcessSpec {
+        args,
+        env: p.env().clone().unwrap_or_default(),
+        cwd,
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        capabilities,
+        rlimits,
+        no_new_privileges: p.no_new_privileges().unwrap_or(true),
+        terminal: p.terminal().unwrap_or(false),
+        oom_score_adj: p.oom_score_adj(),
+    };
+    if !process.no_new_privileges
+        && spec
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get("run.srt.allowNewPrivileges"))
+            .map(String::as_str)
+            != Some("true")
+    {
+        // Keeping setuid gains away from untrusted code is an invariant; only an
+        // explicit opt-in may relax it.
+        tracing::warn!("process.noNewPrivileges=false ignored: srt-runc keeps no_new_privs on (annotation run.srt.allowNewPrivileges=true lifts it)");
+    }
+
+    let linux = spec.linux().as_ref();
+    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
+        v.into_iter().flatten().map(PathBuf::from).collect()
+    };
+    let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
+    let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
+    let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
+
+    resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
+
+    Ok(Policy {
+        origin: file.to_string(),
+        base_dir: bundle.to_path_buf(),
+        root: root_path,
+        root_readonly: root.readonly().unwrap_or(false),
+        mounts,
+        process,
+        hostname: spec.hostname().clone(),
+        domainname: spec.domainname().clone(),
+        masked_paths,
+        readonly_paths,
+        seccomp_profile,
+        sandbox,
+    })
+}
+
+/// Makes every filesystem entry of the sandbox section absolute (`~` → `$HOME`,
+/// relative → `base`), keeping the literal flag.
+pub fn resolve_sandbox_paths(sandbox: &mut SandboxSettings, base: &Path, home: Option<&Path>) {
+    if let Some(fs) = sandbox.filesystem.as_mut() {
+        for list in [
+            &mut fs.allow_write,
+            &mut fs.deny_write,
+            &mut fs.deny_read,
+            &mut fs.allow_read,
+        ] {
+            for e in list.iter_mut() {
+                let abs = resolve_path(e.path(), base, home)
+                    .to_string_lossy()
+                    .to_string();
+                *e = match e {
+                    PathEntry::Plain(_) => PathEntry::Plain(abs),
+                    PathEntry::Object(o) => PathEntry::Object(super::settings::LiteralPath {
+                        path: abs,
+                        literal: o.literal,
+                    }),
+                };
+            }
+        }
+    }
+}
+
+fn known_mount_option(o: &str) -> bool {
+    const FLAGS: &[&str] = &[
+        "bind",
+        "rbind",
+        "ro",
+        "rw",
+        "nosuid",
+        "suid",
+        "nodev",
+        "dev",
+        "noexec",
+        "exec",
+        "sync",
+        "async",
+        "dirsync",
+        "remount",
+        "mand",
+        "nomand",
+        "atime",
+        "noatime",
+        "diratime",
+        "nodiratime",
+        "relatime",
+        "norelatime",
+        "strictatime",
+        "nostrictatime",
+        "private",
+        "rprivate",
+        "shared",
+        "rshared",
+        "slave",
+        "rslave",
+        "unbindable",
+        "runbindable",
+        "rro",
+        "rrw",
+        "rnosuid",
+        "rnodev",
+        "rnoexec",
+        "idmap",
+        "ridmap",
+        "tmpcopyup",
+        "nosymfollow",
+        "lazytime",
+        "nolazytime",
+        "silent",
+        "loud",
+        "z",
+        "Z",
+        "copy",
+        "nocopy",
+        "U",
+        "notmpcopyup",
+    ];
+    // key=value data options (size=, mode=, newinstance, ptmxmode=, gid=, ...) go to the filesystem.
+    FLAGS.contains(&o) || o.contains('=') || o == "newinstance"
+}
+
+/// Maps an OCI rlimit name to nix's resource.
+pub fn rlimit_resource(kind: &str) -> Option<nix::sys::resource::Resource> {
+    use nix::sys::resource::Resource as R;
+    Some(match kind {
+        "RLIMIT_AS" => R::RLIMIT_AS,
+        "RLIMIT_CORE" => R::RLIMIT_CORE,
+        "RLIMIT_CPU" => R::RLIMIT_CPU,
+        "RLIMIT_DATA" => R::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => R::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => R::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => R::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => R::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => R::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => R::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => R::RLIMIT_NPROC,
+        "RLIMIT_RSS" => R::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => R::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => R::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => R::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => R::RLIMIT_STACK,
+        _ => return None,
+    })
+}
