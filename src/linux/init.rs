@@ -125,6 +125,9 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     caps::apply_and_verify(&plan.process.capabilities)?;
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .step(|| "prctl(PR_SET_PDEATHSIG)".into())?;
+    // Not dumpable: the command (same uid) must not ptrace or read the memory of PID 1,
+    // which holds the channel to the supervisor.
+    nix::sys::prctl::set_dumpable(false).step(|| "prctl(PR_SET_DUMPABLE)".into())?;
     if supervisor_gone(&a.chan) {
         // The uid change cleared PDEATHSIG; if the supervisor died before it was
         // re-armed, its end of the channel is closed and we must not go on.
