@@ -162,8 +162,10 @@ fn stack(weaker: bool) -> Vec<BpfProgram> {
     if weaker {
         names.push("weaker-net");
     }
-    std::iter::once(guard(arch))
-        .chain(names.iter().map(|n| builtin(arch, n).unwrap()))
+    names
+        .iter()
+        .map(|n| builtin(arch, n).unwrap())
+        .chain(std::iter::once(guard(arch)))
         .collect()
 }
 

@@ -49,20 +49,20 @@ fn program(arch: Arch, name: &str) -> BpfProgram {
     builtin(arch, name).unwrap_or_else(|| panic!("no built-in {name}"))
 }
 
-/// The strong-mode stack: guard, default, clone3, namespaces.
+/// The strong-mode stack: default, clone3, namespaces, then the guard.
 fn strong(arch: Arch) -> Vec<BpfProgram> {
     vec![
-        guard(arch),
         program(arch, "default"),
         program(arch, "clone3"),
         program(arch, "namespaces"),
+        guard(arch),
     ]
 }
 
-/// The weaker-mode stack: strong plus weaker-net.
+/// The weaker-mode stack: strong with weaker-net before the guard.
 fn weaker(arch: Arch) -> Vec<BpfProgram> {
     let mut stack = strong(arch);
-    stack.push(program(arch, "weaker-net"));
+    stack.insert(3, program(arch, "weaker-net"));
     stack
 }
 

@@ -1,4 +1,5 @@
-//! The hand-assembled guard program, installed before every other program.
+//! The hand-assembled guard program, installed after every other program (see the module docs
+//! for why last).
 //!
 //! seccompiler's programs check the architecture (and kill on a mismatch) but then compare the
 //! syscall number directly. On x86_64 that misses the x32 ABI: the same kernel entry point

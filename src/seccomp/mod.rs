@@ -8,9 +8,12 @@
 //! on its own (`namespaces` is skipped when nested user namespaces are allowed, `weaker-net`
 //! only exists in weaker mode), instead of one generated program nobody can read.
 //!
-//! The intended stack, installed last in the sandbox init after no_new_privs:
-//! [`guard`], then `default`, `clone3`, `namespaces` (unless nested user namespaces are
-//! allowed), `weaker-net` (weaker mode only), then any OCI profile from [`translate_oci`].
+//! The intended stack, installed last in the sandbox init after no_new_privs, in this order:
+//! `default`, `clone3`, `namespaces` (unless nested user namespaces are allowed), `weaker-net`
+//! (weaker mode only), any OCI profile from [`translate_oci`], and [`guard`] *last*. The order
+//! only matters between answers of the same kind: the kernel keeps the most restrictive action,
+//! and between two ERRNOs the one of the newest filter. With the guard last, x32 syscalls get
+//! its EPERM even when a profile's default would answer ENOSYS.
 //!
 //! The built-in programs are compiled from `bpf/*.json` by `build.rs` with seccompiler, for
 //! x86_64 and aarch64, and embedded as bytes: nothing is compiled at run time.
