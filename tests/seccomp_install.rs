@@ -6,8 +6,12 @@
 //! call harmless even if a filter failed to apply (bad magic, bad fd, null pointers), because
 //! this runs as root on the host. Filters only affect the child, which then exits.
 
+mod common;
+
 use srt_runc::seccomp::interp::{evaluate, SeccompData};
-use srt_runc::seccomp::{builtin, guard, install, ret, syscall_number, Arch, BpfProgram};
+use srt_runc::seccomp::{
+    builtin, guard, install, ret, syscall_number, translate_oci, Arch, BpfProgram,
+};
 
 /// What a probe must produce in the kernel.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,14 +233,12 @@ fn child(programs: &[BpfProgram], probes: &[Probe], out: libc::c_int) -> i32 {
     0
 }
 
-fn run_in_child(weaker: bool) {
-    let programs = stack(weaker);
-    let probes = probes(weaker);
+fn run_in_child(programs: &[BpfProgram], probes: &[Probe]) {
     let arch = Arch::native();
     // The interpreter must agree with the expectations before the kernel is asked.
-    for p in &probes {
+    for p in probes {
         let data = SeccompData::new(arch.audit_arch(), p.nr as i32, &p.args);
-        let predicted = evaluate(&programs, &data);
+        let predicted = evaluate(programs, &data);
         let expected = match p.expect {
             Outcome::Allowed(_) => ret::ALLOW,
             Outcome::Denied(e) => ret::errno(e as u32),
@@ -254,7 +256,7 @@ fn run_in_child(weaker: bool) {
         // SAFETY: leaving the forked child without running the parent's destructors.
         unsafe {
             libc::close(fds[0]);
-            libc::_exit(child(&programs, &probes, fds[1]));
+            libc::_exit(child(programs, probes, fds[1]));
         }
     }
     // SAFETY: closing our copy of the write end, reading plain bytes, reaping our own child.
@@ -309,10 +311,97 @@ fn run_in_child(weaker: bool) {
 
 #[test]
 fn strong_stack_in_a_real_child() {
-    run_in_child(false);
+    run_in_child(&stack(false), &probes(false));
 }
 
 #[test]
 fn weaker_stack_in_a_real_child() {
-    run_in_child(true);
+    run_in_child(&stack(true), &probes(true));
+}
+
+/// podman's default profile, translated, alone and under the built-ins, in the real kernel.
+#[test]
+fn podman_profile_in_a_real_child() {
+    use Outcome::*;
+    let arch = Arch::native();
+    let podman = translate_oci(&common::podman_profile(arch), arch).unwrap();
+    let bad_fd = u64::MAX;
+    let probe = |what, name: &str, args: [u64; 6], expect| Probe {
+        what,
+        nr: nr(name),
+        args,
+        expect,
+    };
+    let alone = [
+        probe("getpid", "getpid", [0; 6], Allowed(None)),
+        probe(
+            "read(-1)",
+            "read",
+            [bad_fd, 0, 0, 0, 0, 0],
+            Allowed(Some(libc::EBADF)),
+        ),
+        probe(
+            "add_key (not listed)",
+            "add_key",
+            [0; 6],
+            Denied(libc::ENOSYS),
+        ),
+        probe(
+            "io_uring_setup (not listed)",
+            "io_uring_setup",
+            [0; 6],
+            Denied(libc::ENOSYS),
+        ),
+        probe(
+            "kexec_load (errnoRet 1)",
+            "kexec_load",
+            [0, 0, 0, u64::MAX, 0, 0],
+            Denied(libc::EPERM),
+        ),
+        probe(
+            "bpf (needs CAP_SYS_ADMIN)",
+            "bpf",
+            [u64::MAX, 0, 0, 0, 0, 0],
+            Denied(libc::EPERM),
+        ),
+        probe(
+            "socket(NETLINK_AUDIT)",
+            "socket",
+            [16, 3, 9, 0, 0, 0],
+            Denied(libc::EINVAL),
+        ),
+        probe(
+            "socket(AF_UNIX)",
+            "socket",
+            [1, 1, 0, 0, 0, 0],
+            Allowed(None),
+        ),
+        probe(
+            "personality(0xffffffff)",
+            "personality",
+            [0xffff_ffff, 0, 0, 0, 0, 0],
+            Allowed(None),
+        ),
+        probe(
+            "personality(READ_IMPLIES_EXEC)",
+            "personality",
+            [0x40_0000, 0, 0, 0, 0, 0],
+            Denied(libc::ENOSYS),
+        ),
+    ];
+    run_in_child(&podman, &alone);
+
+    let mut stacked = stack(false);
+    let guard = stacked.pop().unwrap();
+    stacked.extend(podman);
+    stacked.push(guard);
+    let mut probes = probes(false);
+    for p in &mut probes {
+        // Both deny; between two ERRNOs the kernel keeps the newer filter's, here the profile's.
+        if p.what.starts_with("io_uring_setup") {
+            p.expect = Denied(libc::ENOSYS);
+        }
+    }
+    probes.push(probe("add_key", "add_key", [0; 6], Denied(libc::ENOSYS)));
+    run_in_child(&stacked, &probes);
 }

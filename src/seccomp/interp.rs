@@ -210,3 +210,100 @@ pub fn evaluate<P: AsRef<[sock_filter]>>(progs: &[P], data: &SeccompData) -> u32
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stmt(code: u16, k: u32) -> sock_filter {
+        sock_filter {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
+    }
+
+    fn returns(value: u32) -> Vec<sock_filter> {
+        vec![stmt(RET, value)]
+    }
+
+    #[test]
+    fn stacked_programs_keep_the_most_restrictive_action() {
+        let data = SeccompData::default();
+        let order = [
+            ret::KILL_PROCESS,
+            ret::KILL_THREAD,
+            ret::TRAP,
+            ret::errno(1),
+            ret::USER_NOTIF,
+            ret::TRACE,
+            ret::LOG,
+            ret::ALLOW,
+        ];
+        for (i, &strict) in order.iter().enumerate() {
+            for &lax in &order[i..] {
+                for progs in [
+                    [returns(strict), returns(lax)],
+                    [returns(lax), returns(strict)],
+                ] {
+                    assert_eq!(evaluate(&progs, &data), strict, "{strict:#x} vs {lax:#x}");
+                }
+            }
+        }
+        // Same action kind: the program installed last wins.
+        let progs = [returns(ret::errno(1)), returns(ret::errno(38))];
+        assert_eq!(evaluate(&progs, &data), ret::errno(38));
+        assert_eq!(evaluate::<Vec<sock_filter>>(&[], &data), ret::ALLOW);
+    }
+
+    #[test]
+    fn loads_alu_and_jumps() {
+        let data = SeccompData::new(0xc000_003e, 7, &[0x1234_5678_9abc_def0]);
+        // A = args[0].hi (offset 20); A &= 0xffff; A += 1; X = A; A = nr; A = X - ... ; ret A
+        let prog = vec![
+            stmt(LD | W_ABS, 20),
+            stmt(ALU | 0x50, 0xffff),
+            stmt(ALU, 1),
+            stmt(MISC, 0), // TAX
+            stmt(LD | W_ABS, 0),
+            stmt(ALU | 0x20 | SRC_X, 0), // A *= X
+            stmt(RET | 0x10, 0),
+        ];
+        validate(&prog).unwrap();
+        assert_eq!(run(&prog, &data), 7 * (0x5678 + 1));
+        // jset / jgt / jge on the low word of args[0].
+        let prog = vec![
+            stmt(LD | W_ABS, 16),
+            sock_filter {
+                code: JMP | 0x40,
+                jt: 0,
+                jf: 2,
+                k: 0x10,
+            }, // jset
+            sock_filter {
+                code: JMP | 0x20,
+                jt: 1,
+                jf: 0,
+                k: 0x9abc_def0,
+            }, // jgt
+            stmt(RET, 1),
+            stmt(RET, 2),
+        ];
+        validate(&prog).unwrap();
+        assert_eq!(run(&prog, &data), 1);
+        let data = SeccompData::new(0, 0, &[0x9abc_def1]);
+        assert_eq!(run(&prog, &data), 2);
+    }
+
+    #[test]
+    fn validate_rejects_what_the_kernel_rejects() {
+        assert!(validate(&[]).is_err());
+        assert!(validate(&[stmt(LD | W_ABS, 2), stmt(RET, 0)]).is_err());
+        assert!(validate(&[stmt(LD | W_ABS, 64), stmt(RET, 0)]).is_err());
+        assert!(validate(&[stmt(JMP, 5), stmt(RET, 0)]).is_err());
+        assert!(validate(&[stmt(LD | W_ABS, 0)]).is_err());
+        assert!(validate(&vec![stmt(RET, 0); 4097]).is_err());
+        assert!(validate(&[stmt(RET, 0)]).is_ok());
+    }
+}

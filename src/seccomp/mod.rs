@@ -13,7 +13,9 @@
 //! (weaker mode only), any OCI profile from [`translate_oci`], and [`guard`] *last*. The order
 //! only matters between answers of the same kind: the kernel keeps the most restrictive action,
 //! and between two ERRNOs the one of the newest filter. With the guard last, x32 syscalls get
-//! its EPERM even when a profile's default would answer ENOSYS.
+//! its EPERM even when a profile's default would answer ENOSYS. A profile installed after the
+//! built-ins likewise picks the errno for calls both deny (podman answers ENOSYS for
+//! `io_uring_setup` where `default` says EPERM); it can never turn a denial into an allow.
 //!
 //! The built-in programs are compiled from `bpf/*.json` by `build.rs` with seccompiler, for
 //! x86_64 and aarch64, and embedded as bytes: nothing is compiled at run time.
