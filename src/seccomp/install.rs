@@ -22,6 +22,9 @@ pub fn install(programs: &[BpfProgram]) -> Result<(), SeccompError> {
 
 /// Like [`install`], passing `flags` (`SECCOMP_FILTER_FLAG_*`) with every program.
 pub fn install_with_flags(programs: &[BpfProgram], flags: u32) -> Result<(), SeccompError> {
+    if cfg!(not(target_os = "linux")) {
+        return Err(SeccompError::Unsupported);
+    }
     for (index, program) in programs.iter().enumerate() {
         if program.is_empty() || program.len() > 4096 {
             return Err(SeccompError::BadProgramLength {
@@ -65,5 +68,5 @@ fn install_one(program: &BpfProgram, flags: u32) -> std::io::Result<()> {
 
 #[cfg(not(target_os = "linux"))]
 fn install_one(_program: &BpfProgram, _flags: u32) -> std::io::Result<()> {
-    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    unreachable!("install_with_flags returns SeccompError::Unsupported first")
 }
