@@ -413,3 +413,25 @@ fn weaker_net_refuses_everything_but_tcp_unix_route_and_alg() {
         }
     }
 }
+
+#[test]
+fn builtin_lookup_and_dropped_names() {
+    use srt_runc::seccomp::builtin_dropped_names;
+    assert!(builtin(Arch::X86_64, "no-such-program").is_none());
+    assert_eq!(
+        builtin_dropped_names(Arch::X86_64, "default"),
+        Some(&[][..])
+    );
+    let arm = builtin_dropped_names(Arch::Aarch64, "default").unwrap();
+    for name in ["iopl", "ioperm", "uselib", "_sysctl"] {
+        assert!(
+            arm.contains(&name),
+            "{name} should be recorded as absent on aarch64"
+        );
+    }
+    // Programs differ per architecture (different numbers), so they must not be swapped.
+    assert_ne!(
+        program(Arch::X86_64, "default"),
+        program(Arch::Aarch64, "default")
+    );
+}

@@ -59,8 +59,8 @@ struct Rule {
     groups: Option<Vec<Vec<Value>>>,
 }
 
-/// Translates `profile` into programs for `arch`, to be installed after [`super::guard`] and
-/// the built-in programs.
+/// Translates `profile` into programs for `arch`, to be installed after the built-in programs
+/// and before [`super::guard`] (see the module docs of [`super`] for the order).
 ///
 /// `architectures` is not consulted: native syscalls are always filtered, and syscalls of any
 /// other ABI (i386, x32, arm32) are refused outright by the architecture checks, which is
