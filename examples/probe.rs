@@ -32,14 +32,33 @@ fn main() {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     unsafe {
         let r: i64 = match op.as_str() {
-            "mount-tmpfs" => libc::mount(c("none").as_ptr(), c(&arg(1)).as_ptr(), c("tmpfs").as_ptr(), 0, std::ptr::null()) as i64,
-            "bind-mount" => libc::mount(c(&arg(1)).as_ptr(), c(&arg(2)).as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) as i64,
+            "mount-tmpfs" => libc::mount(
+                c("none").as_ptr(),
+                c(&arg(1)).as_ptr(),
+                c("tmpfs").as_ptr(),
+                0,
+                std::ptr::null(),
+            ) as i64,
+            "bind-mount" => libc::mount(
+                c(&arg(1)).as_ptr(),
+                c(&arg(2)).as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ) as i64,
             "umount" => libc::umount2(c(&arg(1)).as_ptr(), libc::MNT_DETACH) as i64,
             "unshare-user" => libc::unshare(libc::CLONE_NEWUSER) as i64,
             "unshare-ns" => libc::unshare(libc::CLONE_NEWNS) as i64,
             "unshare-files" => libc::unshare(libc::CLONE_FILES) as i64,
             "clone-newuser" => {
-                let r = libc::syscall(libc::SYS_clone, (libc::CLONE_NEWUSER | libc::SIGCHLD) as u64, 0, 0, 0, 0);
+                let r = libc::syscall(
+                    libc::SYS_clone,
+                    (libc::CLONE_NEWUSER | libc::SIGCHLD) as u64,
+                    0,
+                    0,
+                    0,
+                    0,
+                );
                 if r == 0 {
                     libc::_exit(0);
                 }
@@ -63,13 +82,38 @@ fn main() {
                 r
             }
             "pivot_root" => libc::syscall(libc::SYS_pivot_root, c("/").as_ptr(), c("/").as_ptr()),
-            "ptrace-attach" => libc::ptrace(libc::PTRACE_ATTACH, arg(1).parse::<i32>().unwrap_or(1), 0, 0),
-            "kill" => libc::kill(arg(1).parse::<i32>().unwrap_or(1), arg(2).parse::<i32>().unwrap_or(0)) as i64,
-            "keyctl" => libc::syscall(libc::SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 1),
-            "add_key" => libc::syscall(libc::SYS_add_key, c("user").as_ptr(), c("k").as_ptr(), c("v").as_ptr(), 1, -3),
+            "ptrace-attach" => libc::ptrace(
+                libc::PTRACE_ATTACH,
+                arg(1).parse::<i32>().unwrap_or(1),
+                0,
+                0,
+            ),
+            "kill" => libc::kill(
+                arg(1).parse::<i32>().unwrap_or(1),
+                arg(2).parse::<i32>().unwrap_or(0),
+            ) as i64,
+            "keyctl" => libc::syscall(
+                libc::SYS_keyctl,
+                0,  /* KEYCTL_GET_KEYRING_ID */
+                -3, /* session */
+                1,
+            ),
+            "add_key" => libc::syscall(
+                libc::SYS_add_key,
+                c("user").as_ptr(),
+                c("k").as_ptr(),
+                c("v").as_ptr(),
+                1,
+                -3,
+            ),
             "bpf" => {
                 let attr = [0u8; 128];
-                libc::syscall(libc::SYS_bpf, 0 /* BPF_MAP_CREATE */, attr.as_ptr(), attr.len())
+                libc::syscall(
+                    libc::SYS_bpf,
+                    0, /* BPF_MAP_CREATE */
+                    attr.as_ptr(),
+                    attr.len(),
+                )
             }
             "perf_event_open" => {
                 let mut attr = [0u8; 128];
@@ -89,7 +133,12 @@ fn main() {
             "tiocsti-hi" => {
                 // The same ioctl with garbage in the upper 32 bits of the request.
                 let ch: u8 = b'x';
-                libc::syscall(libc::SYS_ioctl, 0, (libc::TIOCSTI as u64) | 0xdead_0000_0000_0000, &ch as *const u8)
+                libc::syscall(
+                    libc::SYS_ioctl,
+                    0,
+                    libc::TIOCSTI | 0xdead_0000_0000_0000,
+                    &ch as *const u8,
+                )
             }
             "x32-getpid" => libc::syscall(libc::SYS_getpid | 0x4000_0000),
             "socket" => {
@@ -99,22 +148,37 @@ fn main() {
                 libc::socket(fam, ty, proto) as i64
             }
             "open-read" => libc::open(c(&arg(1)).as_ptr(), libc::O_RDONLY) as i64,
-            "open-write" => libc::open(c(&arg(1)).as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o644) as i64,
-            "mknod-char" => libc::mknod(c(&arg(1)).as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) as i64,
+            "open-write" => {
+                libc::open(c(&arg(1)).as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o644) as i64
+            }
+            "mknod-char" => libc::mknod(
+                c(&arg(1)).as_ptr(),
+                libc::S_IFCHR | 0o666,
+                libc::makedev(1, 3),
+            ) as i64,
             "chroot" => libc::chroot(c(&arg(1)).as_ptr()) as i64,
             "sethostname" => libc::sethostname(c("evil").as_ptr(), 4) as i64,
             "setuid0" => libc::setuid(0) as i64,
             "open_by_handle_at" => {
                 let mut h = [0u8; 136];
                 h[0..4].copy_from_slice(&128u32.to_ne_bytes());
-                libc::syscall(libc::SYS_open_by_handle_at, libc::AT_FDCWD, h.as_ptr(), libc::O_RDONLY)
+                libc::syscall(
+                    libc::SYS_open_by_handle_at,
+                    libc::AT_FDCWD,
+                    h.as_ptr(),
+                    libc::O_RDONLY,
+                )
             }
             "kexec_load" => libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0),
             "init_module" => libc::syscall(libc::SYS_init_module, 0, 0, c("").as_ptr()),
             "fds" => {
                 // List open fds (excluding the directory fd used to read the list).
                 let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
-                    .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                    .map(|d| {
+                        d.filter_map(|e| e.ok())
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 v.sort();
                 println!("{}", v.join(" "));

@@ -77,10 +77,14 @@ pub fn main() -> i32 {
     }
 }
 
+/// Logging is set up only when asked for (`--debug` or `SRT_RUNC_LOG`): the subscriber
+/// allocates its registry up front, and start-up time is a feature.
 fn init_logging(cli: &Cli) {
-    let level = if cli.debug { "debug" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SRT_RUNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let env = std::env::var("SRT_RUNC_LOG").ok();
+    if !cli.debug && env.is_none() {
+        return;
+    }
+    let filter = tracing_subscriber::EnvFilter::new(env.unwrap_or_else(|| "debug".into()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -3,68 +3,156 @@
 //! Order matters: the bounding set can only be shrunk while CAP_SETPCAP is effective,
 //! so it is dropped first; then ids change (with KEEPCAPS so permitted survives the
 //! uid switch); then inheritable, effective and permitted are set to exactly the
-//! configured sets (default: none) and ambient is cleared/raised. `capget` must then
-//! report exactly those sets, or the run is aborted.
+//! configured sets (default: none) in one `capset`, and ambient is cleared/raised.
+//! `capget` (and `PR_CAPBSET_READ`) must then report exactly those sets, or the run is
+//! aborted. Raw syscalls are used instead of per-capability helpers: one capset instead
+//! of ~200 prctl calls keeps start-up fast.
 
 use crate::error::{Context, Error, Result};
 use crate::policy::CapabilitySets;
-use caps::{CapSet, Capability, CapsHashSet};
+use caps::Capability;
 use std::str::FromStr;
 
-fn parse(names: &[String]) -> Result<CapsHashSet> {
-    names
-        .iter()
-        .map(|n| {
-            Capability::from_str(n).map_err(|_| {
-                Error::SetupMsg(format!("process.capabilities: unknown capability {n:?}"))
-            })
-        })
-        .collect()
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct Header {
+    version: u32,
+    pid: i32,
 }
 
-fn caps_err(step: &'static str) -> impl Fn(caps::errors::CapsError) -> Error {
-    move |e| Error::SetupMsg(format!("{step}: {e}"))
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct Data {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// A capability set as a 64-bit mask.
+fn mask(names: &[String]) -> Result<u64> {
+    names.iter().try_fold(0u64, |m, n| {
+        Capability::from_str(n)
+            .map(|c| m | c.bitmask())
+            .map_err(|_| Error::SetupMsg(format!("process.capabilities: unknown capability {n:?}")))
+    })
+}
+
+/// The highest capability number this kernel knows.
+fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+fn prctl(op: i32, a: u64, b: u64) -> std::io::Result<i32> {
+    let r = unsafe { libc::prctl(op, a, b, 0, 0) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 /// Shrinks the bounding set to `sets.bounding`. Call before changing uid.
 pub fn drop_bounding(sets: &CapabilitySets) -> Result<()> {
-    let keep = parse(&sets.bounding)?;
-    for cap in caps::all() {
-        if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(caps_err("dropping the capability bounding set"))?;
+    let keep = mask(&sets.bounding)?;
+    for cap in 0..=last_cap() {
+        if keep & (1 << cap) == 0 {
+            match prctl(libc::PR_CAPBSET_DROP, cap as u64, 0) {
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {} // unknown to this kernel
+                r => {
+                    r.step(|| format!("dropping capability {cap} from the bounding set"))?;
+                }
+            }
         }
     }
     Ok(())
 }
 
-/// Sets inheritable, effective, permitted and ambient to the configured sets and
-/// verifies the result with `capget`.
-pub fn apply_and_verify(sets: &CapabilitySets) -> Result<()> {
-    let inh = parse(&sets.inheritable)?;
-    let eff = parse(&sets.effective)?;
-    let perm = parse(&sets.permitted)?;
-    let amb = parse(&sets.ambient)?;
-    caps::clear(None, CapSet::Ambient).map_err(caps_err("clearing ambient capabilities"))?;
-    caps::set(None, CapSet::Inheritable, &inh)
-        .map_err(caps_err("setting inheritable capabilities"))?;
-    caps::set(None, CapSet::Effective, &eff).map_err(caps_err("setting effective capabilities"))?;
-    caps::set(None, CapSet::Permitted, &perm)
-        .map_err(caps_err("setting permitted capabilities"))?;
-    for c in &amb {
-        caps::raise(None, CapSet::Ambient, *c).map_err(caps_err("raising ambient capabilities"))?;
+fn capget() -> Result<(u64, u64, u64)> {
+    let mut h = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut d = [Data::default(); 2];
+    if unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) } != 0 {
+        return Err(Error::setup("capget", std::io::Error::last_os_error()));
     }
-    for (set, want, name) in [
-        (CapSet::Effective, &eff, "effective"),
-        (CapSet::Permitted, &perm, "permitted"),
-        (CapSet::Inheritable, &inh, "inheritable"),
-        (CapSet::Ambient, &amb, "ambient"),
-        (CapSet::Bounding, &parse(&sets.bounding)?, "bounding"),
-    ] {
-        let got = caps::read(None, set).map_err(caps_err("reading capabilities back"))?;
-        if &got != want {
+    let join = |f: fn(&Data) -> u32| (f(&d[0]) as u64) | ((f(&d[1]) as u64) << 32);
+    Ok((
+        join(|x| x.effective),
+        join(|x| x.permitted),
+        join(|x| x.inheritable),
+    ))
+}
+
+/// Sets inheritable, effective, permitted and ambient to the configured sets and
+/// verifies the result.
+pub fn apply_and_verify(sets: &CapabilitySets) -> Result<()> {
+    let (eff, perm, inh, amb, bnd) = (
+        mask(&sets.effective)?,
+        mask(&sets.permitted)?,
+        mask(&sets.inheritable)?,
+        mask(&sets.ambient)?,
+        mask(&sets.bounding)?,
+    );
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as u64,
+        0,
+    )
+    .step(|| "clearing ambient capabilities".into())?;
+    let mut h = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let lo = |m: u64| m as u32;
+    let hi = |m: u64| (m >> 32) as u32;
+    let d = [
+        Data {
+            effective: lo(eff),
+            permitted: lo(perm),
+            inheritable: lo(inh),
+        },
+        Data {
+            effective: hi(eff),
+            permitted: hi(perm),
+            inheritable: hi(inh),
+        },
+    ];
+    if unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) } != 0 {
+        return Err(Error::setup("capset", std::io::Error::last_os_error()));
+    }
+    for cap in 0..64u64 {
+        if amb & (1 << cap) != 0 {
+            prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as u64, cap)
+                .step(|| format!("raising ambient capability {cap}"))?;
+        }
+    }
+    // Verify.
+    let got = capget()?;
+    if got != (eff, perm, inh) {
+        return Err(Error::SetupMsg(format!(
+            "capability drop did not take: effective/permitted/inheritable are {:#x}/{:#x}/{:#x}, expected {eff:#x}/{perm:#x}/{inh:#x}",
+            got.0, got.1, got.2
+        )));
+    }
+    for cap in 0..=last_cap() {
+        let want_b = bnd & (1 << cap) != 0;
+        let want_a = amb & (1 << cap) != 0;
+        let b = prctl(libc::PR_CAPBSET_READ, cap as u64, 0).unwrap_or(0) == 1;
+        let a = prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_IS_SET as u64,
+            cap as u64,
+        )
+        .unwrap_or(0)
+            == 1;
+        if b != want_b || a != want_a {
             return Err(Error::SetupMsg(format!(
-                "capability drop did not take: {name} set is {got:?}, expected {want:?}"
+                "capability drop did not take: capability {cap} bounding={b} ambient={a}"
             )));
         }
     }

@@ -66,7 +66,7 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     std::fs::write(DENY_FILE, b"").step(|| "creating the deny stub".into())?;
     std::fs::create_dir(DENY_DIR).step(|| "creating the deny stub".into())?;
     for p in [DENY_FILE, DENY_DIR] {
-        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0))
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o0))
             .step(|| format!("chmod 000 {p}"))?;
     }
     let newroot = open_path(Path::new(NEWROOT)).step(|| format!("opening {NEWROOT}"))?;
@@ -134,6 +134,16 @@ fn open_sources(plan: &Plan) -> Result<HashMap<PathBuf, OwnedFd>> {
 
 fn open_path(p: &Path) -> std::io::Result<OwnedFd> {
     sys::open_path(p)
+}
+
+fn is_symlink_at(dirfd: i32, name: &std::ffi::OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(name.as_bytes()) else {
+        return false;
+    };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::fstatat(dirfd, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    r == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK
 }
 
 /// Sets read-only and per-mount flags on the mount at `fd`.
@@ -250,6 +260,16 @@ impl Ctx {
             )
             .step(|| format!("opening parent of {}", dest.display()))?;
             let name = c.as_os_str();
+            if is_symlink_at(pfd.as_raw_fd(), name) {
+                // The component exists but resolves (inside the root) to nothing: it is a
+                // symlink pointing out of the tree or at a missing path. Creating its
+                // target could land anywhere, so refuse.
+                return Err(Error::SetupMsg(format!(
+                    "mount destination {}: {} is a symlink that does not resolve to an existing path inside the root; refusing to follow it (symlink escape)",
+                    dest.display(),
+                    cur.display()
+                )));
+            }
             if last && matches!(node, Node::File) {
                 sys::create_file_at(pfd.as_raw_fd(), name, 0o644)
                     .step(|| format!("creating mount point {}", dest.display()))?;

@@ -31,20 +31,19 @@ pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
     let arch = Arch::native();
     let mut out = Vec::new();
     for name in &plan.seccomp.builtin {
-        let prog = if *name == "guard" {
-            seccomp::guard(arch)
-        } else {
-            seccomp::builtin(arch, name).ok_or_else(|| {
-                Error::SetupMsg(format!("built-in seccomp program {name:?} is missing"))
-            })?
-        };
+        if *name == "guard" {
+            if let Some(profile) = &plan.seccomp.oci_profile {
+                let progs = seccomp::translate_oci(profile, arch)
+                    .map_err(|e| Error::config(&plan.origin, "linux.seccomp", e.to_string()))?;
+                out.extend(progs);
+            }
+            out.push(seccomp::guard(arch));
+            continue;
+        }
+        let prog = seccomp::builtin(arch, name).ok_or_else(|| {
+            Error::SetupMsg(format!("built-in seccomp program {name:?} is missing"))
+        })?;
         out.push(prog);
-    }
-    if let Some(profile) = &plan.seccomp.oci_profile {
-        out.extend(
-            seccomp::translate_oci(profile, arch)
-                .map_err(|e| Error::config(&plan.origin, "linux.seccomp", e.to_string()))?,
-        );
     }
     Ok(out)
 }
@@ -67,7 +66,7 @@ pub fn run(plan: &Plan) -> Result<i32> {
         .step(|| "signalfd".into())?;
 
     // SAFETY: the supervisor has started no threads (the proxy runtime comes later).
-    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(|e| clone_error(e))?;
+    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
             drop(sup_chan);

@@ -71,7 +71,8 @@ pub struct LandlockPlan {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SeccompPlan {
-    /// Built-in programs from `bpf/` (the architecture guard is always first).
+    /// Built-in programs from `bpf/`, in install order; an OCI profile is installed just
+    /// before the architecture/x32 `guard`, which is always last.
     pub builtin: Vec<&'static str>,
     /// The OCI `linux.seccomp` profile, translated at run time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,10 +124,13 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     let id_maps = id_maps(policy, caller)?;
     let (mounts, writable) = mounts::plan_mounts(policy)?;
     let allow_nested = policy.sandbox.allow_nested_user_namespaces.unwrap_or(false);
-    let mut builtin = vec!["guard", "default", "clone3"];
+    // The guard goes last: between two ERRNO answers the kernel keeps the newest
+    // filter's, so x32 calls get the guard's EPERM whatever an OCI profile says.
+    let mut builtin = vec!["default", "clone3"];
     if !allow_nested {
         builtin.push("namespaces");
     }
+    builtin.push("guard");
     let mut process = policy.process.clone();
     let network = match &policy.sandbox.network {
         None => NetworkPlan::Isolated,

@@ -50,7 +50,10 @@ fn lookup_user(name: &str) -> Option<User> {
 
 /// Root and the unprivileged test user when running as root; otherwise the caller only.
 pub fn users() -> Vec<User> {
-    let me = User { uid: unsafe { libc::geteuid() }, gid: unsafe { libc::getegid() } };
+    let me = User {
+        uid: unsafe { libc::geteuid() },
+        gid: unsafe { libc::getegid() },
+    };
     if me.uid != 0 {
         return vec![me];
     }
@@ -73,7 +76,11 @@ fn bins() -> &'static Bins {
     B.get_or_init(|| {
         let src = PathBuf::from(env!("CARGO_BIN_EXE_srt-runc"));
         let probe = src.parent().unwrap().join("examples/probe");
-        assert!(probe.exists(), "{} missing: `cargo test` builds examples; run `cargo build --examples`", probe.display());
+        assert!(
+            probe.exists(),
+            "{} missing: `cargo test` builds examples; run `cargo build --examples`",
+            probe.display()
+        );
         let dir = PathBuf::from(format!("/tmp/srt-runc-test-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -103,10 +110,18 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(name: &str, user: User) -> Scratch {
-        let path = PathBuf::from(format!("/tmp/srt-runc-tests/{name}-{}-{}", user.label(), std::process::id()));
+        let path = PathBuf::from(format!(
+            "/tmp/srt-runc-tests/{name}-{}-{}",
+            user.label(),
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
-        std::fs::set_permissions("/tmp/srt-runc-tests", std::fs::Permissions::from_mode(0o1777)).ok();
+        std::fs::set_permissions(
+            "/tmp/srt-runc-tests",
+            std::fs::Permissions::from_mode(0o1777),
+        )
+        .ok();
         chown(&path, user);
         Scratch { path }
     }
@@ -142,7 +157,11 @@ pub fn config(args: &[&str]) -> Value {
 
 /// Writes `cfg` as `dir/config.json`.
 pub fn write_bundle(dir: &Path, cfg: &Value) {
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(cfg).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(cfg).unwrap(),
+    )
+    .unwrap();
 }
 
 /// `srt-runc ARGS...` as `user`, stdin closed.
@@ -158,11 +177,18 @@ pub fn srt_cmd(user: User, args: &[&str]) -> Command {
 
 /// Runs the bundle in `dir` as `user` and returns its output.
 pub fn run_bundle(user: User, dir: &Path) -> Output {
-    srt_cmd(user, &["run", dir.to_str().unwrap()]).output().unwrap()
+    srt_cmd(user, &["run", dir.to_str().unwrap()])
+        .output()
+        .unwrap()
 }
 
 /// Runs `args` in a default sandbox (plus `tweak`) as `user`.
-pub fn run_in(user: User, scratch: &Scratch, args: &[&str], tweak: impl FnOnce(&mut Value)) -> Output {
+pub fn run_in(
+    user: User,
+    scratch: &Scratch,
+    args: &[&str],
+    tweak: impl FnOnce(&mut Value),
+) -> Output {
     let mut cfg = config(args);
     tweak(&mut cfg);
     write_bundle(&scratch.path, &cfg);
@@ -179,7 +205,13 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts success and returns stdout.
 pub fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "status {:?}\nstdout: {}\nstderr: {}", o.status, stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
     stdout(o)
 }
 
@@ -187,3 +219,5 @@ pub fn ok(o: &Output) -> String {
 pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
+#[allow(dead_code)]
+pub mod podman;

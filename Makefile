@@ -1,0 +1,61 @@
+# srt-runc — build, demo, tests, benchmarks.
+#
+#   make run     build, then run config.json.example as a demo bundle
+#   make test    everything: unit + integration tests (root and unprivileged), lint
+#   make bench   start-up and proxy benchmarks against bwrap, runc and srt
+#
+# Missing Debian packages are installed with apt-get when running as root (and the
+# Makefile says so); crates come from crates.io through cargo.
+
+CARGO        ?= cargo
+RELEASE_BIN  := target/release/srt-runc
+DEBUG_BIN    := target/debug/srt-runc
+TEST_USER    := srt-runc-test
+DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux
+DEMO         := target/demo
+
+.PHONY: all build run test deps lint bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Debian packages the tests and benchmarks use, and the unprivileged test user.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "make: missing Debian packages:$$missing (run as root to install them)"; fi; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! id $(TEST_USER) >/dev/null 2>&1; then \
+	  echo "make: creating the unprivileged test user $(TEST_USER)"; \
+	  useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
+	fi
+
+run: build
+	@mkdir -p $(DEMO)
+	@cp config.json.example $(DEMO)/config.json
+	@echo "top secret" > $(DEMO)/secret.txt
+	@echo "== srt-runc run $(DEMO)   (policy: config.json.example)"
+	./$(RELEASE_BIN) run $(DEMO)
+	@echo "== on the host afterwards: $$(cat $(DEMO)/demo-output.txt) (in $(DEMO)/demo-output.txt)"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test: deps
+	$(CARGO) build --all-targets
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+	$(MAKE) lint
+
+bench: deps build
+	$(CARGO) build --release --examples
+	$(CARGO) bench --bench start
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,204 @@
+//! Start-latency benchmark: `srt-runc run` of `/bin/true` against the anchors, measured
+//! alternately (A, B, A, B, ...) in one run on the same machine, reporting medians and
+//! ratios. Run with `make bench` (or `cargo bench --bench start`).
+//!
+//! Anchors: `bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc true` and, as root,
+//! `runc run` of a busybox bundle. Missing anchors are reported, not silently skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ITERS: usize = 200;
+const WARMUP: usize = 10;
+
+struct Case {
+    name: &'static str,
+    cmd: Box<dyn Fn(usize) -> Command>,
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn pct(v: &[Duration], p: f64) -> Duration {
+    let mut s = v.to_vec();
+    s.sort();
+    s[((s.len() as f64 - 1.0) * p) as usize]
+}
+
+fn time(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let st = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("spawn");
+    let d = t.elapsed();
+    assert!(st.success(), "{cmd:?} failed: {st}");
+    d
+}
+
+fn root_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write_bundle(dir: &Path, cfg: serde_json::Value) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+}
+
+fn busybox_rootfs(dir: &Path) -> bool {
+    let Ok(_) = std::fs::metadata("/usr/bin/busybox") else {
+        return false;
+    };
+    let bin = dir.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
+    }
+    std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
+    for app in ["sh", "true"] {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(app));
+    }
+    true
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not, and must not
+    // spend minutes here.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let srt = root_dir().join("target/release/srt-runc");
+    assert!(srt.exists(), "build first: cargo build --release");
+    let out = root_dir().join("target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    let is_root = unsafe { libc::geteuid() } == 0;
+
+    let strong = out.join("strong");
+    write_bundle(
+        &strong,
+        serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "/", "readonly": true},
+            "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/usr/bin:/bin"]},
+            "sandbox": {"filesystem": {"allowWrite": [out.join("strong").display().to_string()], "denyRead": ["~/.ssh"]}}
+        }),
+    );
+
+    let mut cases: Vec<Case> = Vec::new();
+    let s = srt.clone();
+    let b = strong.clone();
+    cases.push(Case {
+        name: "srt-runc run (strong)",
+        cmd: Box::new(move |_| {
+            let mut c = Command::new(&s);
+            c.arg("run").arg(&b);
+            c
+        }),
+    });
+    let mut missing = Vec::new();
+    if Path::new("/usr/bin/bwrap").exists() {
+        cases.push(Case {
+            name: "bwrap --unshare-all",
+            cmd: Box::new(|_| {
+                let mut c = Command::new("/usr/bin/bwrap");
+                c.args([
+                    "--unshare-all",
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--dev",
+                    "/dev",
+                    "--proc",
+                    "/proc",
+                    "true",
+                ]);
+                c
+            }),
+        });
+    } else {
+        missing.push("bwrap (apt-get install bubblewrap)");
+    }
+    let runc_bundle = out.join("runc");
+    if is_root && Path::new("/usr/sbin/runc").exists() && busybox_rootfs(&runc_bundle) {
+        write_bundle(
+            &runc_bundle,
+            serde_json::json!({
+                "ociVersion": "1.0.2",
+                "root": {"path": "rootfs", "readonly": true},
+                "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin"], "terminal": false},
+                "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}]},
+                "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]
+            }),
+        );
+        let rb = runc_bundle.clone();
+        cases.push(Case {
+            name: "runc run",
+            cmd: Box::new(move |i| {
+                let mut c = Command::new("/usr/sbin/runc");
+                c.args(["--root", "/run/srt-runc-bench-runc", "run", "--bundle"])
+                    .arg(&rb)
+                    .arg(format!("bench-{}-{i}", std::process::id()));
+                c
+            }),
+        });
+    } else {
+        missing.push("runc (needs root, runc and busybox-static)");
+    }
+
+    for c in &cases {
+        for i in 0..WARMUP {
+            time(&mut (c.cmd)(i + 1_000_000));
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    for i in 0..ITERS {
+        for (k, c) in cases.iter().enumerate() {
+            samples[k].push(time(&mut (c.cmd)(i)));
+        }
+    }
+    let base = median(&mut samples[0].clone());
+    let mut table = String::new();
+    table.push_str(&format!(
+        "start latency of /bin/true, {ITERS} runs each, alternating, on {} ({} cores)\n\n",
+        hostname(),
+        cores()
+    ));
+    table.push_str("| runtime | median | p90 | srt-runc / this |\n|---|---|---|---|\n");
+    for (k, c) in cases.iter().enumerate() {
+        let m = median(&mut samples[k].clone());
+        table.push_str(&format!(
+            "| {} | {:.2} ms | {:.2} ms | {:.2}x |\n",
+            c.name,
+            m.as_secs_f64() * 1e3,
+            pct(&samples[k], 0.9).as_secs_f64() * 1e3,
+            base.as_secs_f64() / m.as_secs_f64()
+        ));
+    }
+    for m in &missing {
+        table.push_str(&format!("\nnot measured: {m}\n"));
+    }
+    print!("{table}");
+    std::fs::write(out.join("start.md"), &table).unwrap();
+    println!("\nwritten to {}", out.join("start.md").display());
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| format!("Linux {}", s.trim()))
+        .unwrap_or_default()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
