@@ -1,1 +1,3 @@
 //! srt-runc: a low-level sandbox runtime.
+
+pub mod proxy;
