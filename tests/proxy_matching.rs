@@ -86,7 +86,8 @@ const TABLE: &[(&[&str], &[&str], &str, u16, bool)] = &[
 fn matching_table() {
     assert!(TABLE.len() >= 40);
     for (i, (allowed, denied, host, port, want)) in TABLE.iter().enumerate() {
-        let p = NetworkPolicy::new(&s(allowed), &s(denied)).unwrap_or_else(|e| panic!("row {i}: {e}"));
+        let p =
+            NetworkPolicy::new(&s(allowed), &s(denied)).unwrap_or_else(|e| panic!("row {i}: {e}"));
         let d = p.decide(host, *port);
         assert_eq!(
             d.allowed, *want,
@@ -107,7 +108,10 @@ fn long_host_rejected() {
 #[test]
 fn decisions_carry_rule_and_reason() {
     let mut reasons = HashMap::new();
-    reasons.insert("*.tracker.io".to_string(), "telemetry is not allowed".to_string());
+    reasons.insert(
+        "*.tracker.io".to_string(),
+        "telemetry is not allowed".to_string(),
+    );
     let p = NetworkPolicy::new(&s(&["*.example.com"]), &s(&["*.tracker.io"]))
         .unwrap()
         .with_denied_reasons(reasons);

@@ -16,6 +16,23 @@ const MAX_HEAD: usize = 16 * 1024;
 /// The host is validated first: a name carrying CR/LF could otherwise
 /// inject headers into the CONNECT request.
 pub fn connect_stdio(proxy: SocketAddr, host: &str, port: u16) -> io::Result<()> {
+    connect_io(proxy, host, port, io::stdin(), &mut io::stdout().lock())
+}
+
+/// [`connect_stdio`] over any reader/writer pair (testable, embeddable):
+/// `input` is sent into the tunnel on a helper thread, the tunnel's bytes
+/// are written to `output`; returns when both directions are closed.
+pub fn connect_io<R, W>(
+    proxy: SocketAddr,
+    host: &str,
+    port: u16,
+    mut input: R,
+    output: &mut W,
+) -> io::Result<()>
+where
+    R: Read + Send + 'static,
+    W: Write,
+{
     let host = canonical_host(host)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host:?}: {e}")))?;
     if port == 0 {
@@ -37,10 +54,10 @@ pub fn connect_stdio(proxy: SocketAddr, host: &str, port: u16) -> io::Result<()>
     }
     let mut up_sock = sock.try_clone()?;
     let uploader = std::thread::spawn(move || -> io::Result<()> {
-        io::copy(&mut io::stdin().lock(), &mut up_sock)?;
+        io::copy(&mut input, &mut up_sock)?;
         up_sock.shutdown(Shutdown::Write)
     });
-    let down = io::copy(&mut sock, &mut io::stdout().lock()).and_then(|_| io::stdout().flush());
+    let down = io::copy(&mut sock, output).and_then(|_| output.flush());
     // When the remote side is done, waiting for stdin EOF is still right:
     // ssh closes our stdin when it is finished.
     let up = uploader

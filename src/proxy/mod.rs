@@ -35,7 +35,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use connect::connect_stdio;
+pub use connect::{connect_io, connect_stdio};
 pub use decision::{Decision, NetworkPolicy};
 pub use domain::{Pattern, PatternError, PatternList};
 pub use events::{Event, EventSink, Protocol, Verdict};
