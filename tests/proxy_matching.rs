@@ -10,8 +10,16 @@ fn s(v: &[&str]) -> Vec<String> {
 }
 
 /// (allowed, denied, host, port, expected allow)
+type Row = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+    u16,
+    bool,
+);
+
 #[rustfmt::skip]
-const TABLE: &[(&[&str], &[&str], &str, u16, bool)] = &[
+const TABLE: &[Row] = &[
     // apex vs wildcard
     (&["*.example.com"], &[], "api.example.com", 443, true),
     (&["*.example.com"], &[], "a.b.c.example.com", 443, true),
