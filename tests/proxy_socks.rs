@@ -135,3 +135,22 @@ fn socks_garbage_closes_without_harm() {
     assert_eq!(code, 0);
     echo_roundtrip(&mut s, b"fine");
 }
+
+#[test]
+fn connection_limit_closes_excess_clients() {
+    let echo = echo_server();
+    let p = start(&["127.0.0.1"], &[], |c| c.max_connections = 2);
+    let (mut a, code) = socks5(p.addr, 1, "127.0.0.1", echo.port());
+    assert_eq!(code, 0);
+    let (mut b, r) = http_connect(p.addr, &echo.to_string());
+    assert_eq!(r.status, 200);
+    let mut c = connect(p.addr);
+    assert!(closed_by_peer(&mut c), "third connection should be closed");
+    echo_roundtrip(&mut a, b"a");
+    echo_roundtrip(&mut b, b"b");
+    drop((a, b));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (mut d, code) = socks5(p.addr, 1, "127.0.0.1", echo.port());
+    assert_eq!(code, 0, "slots must be released after tunnels close");
+    echo_roundtrip(&mut d, b"d");
+}

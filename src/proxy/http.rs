@@ -90,7 +90,9 @@ async fn connect(req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyB
         Ok(o) => o,
         Err(r) => return refusal(r),
     };
+    let slot = super::server::Slot::take(&shared);
     tokio::spawn(async move {
+        let _slot = slot;
         let (upstream, audit) = (opened.stream, opened.audit);
         match hyper::upgrade::on(req).await {
             Ok(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {

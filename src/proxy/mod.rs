@@ -70,6 +70,9 @@ pub struct ProxyConfig {
     pub ask: Option<AskHook>,
     /// An ask hook that does not answer within this time means deny.
     pub ask_timeout: Duration,
+    /// Connections served at once; further ones are closed on accept, so
+    /// a sandboxed process cannot exhaust the supervisor's fds.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for ProxyConfig {
@@ -84,6 +87,7 @@ impl std::fmt::Debug for ProxyConfig {
             .field("events", &self.events)
             .field("ask", &self.ask.is_some())
             .field("ask_timeout", &self.ask_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -101,6 +105,7 @@ impl ProxyConfig {
             events: EventSink::none(),
             ask: None,
             ask_timeout: Duration::from_secs(60),
+            max_connections: 4096,
         }
     }
 }
@@ -110,6 +115,7 @@ impl ProxyConfig {
 pub(crate) struct Shared {
     policy: RwLock<Arc<NetworkPolicy>>,
     pub(crate) config: ProxyConfig,
+    pub(crate) active: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -201,6 +207,7 @@ pub fn spawn(
     let shared = Arc::new(Shared {
         policy: RwLock::new(Arc::new(config.policy.clone())),
         config,
+        active: std::sync::atomic::AtomicUsize::new(0),
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let for_thread = shared.clone();

@@ -1,5 +1,6 @@
 //! Accept loop and protocol sniffing: one port serves SOCKS5 and HTTP.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,16 @@ use super::Shared;
 pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(handle(stream, shared.clone()));
+            Ok((stream, peer)) => {
+                if shared.active.load(Ordering::Relaxed) >= shared.config.max_connections {
+                    tracing::warn!("proxy: connection limit reached, closing {peer}");
+                    continue;
+                }
+                let slot = Slot::take(&shared);
+                tokio::spawn(async move {
+                    handle(stream, slot.0.clone()).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the
@@ -21,6 +30,24 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// Holds one unit of `Shared::active` for the life of a connection (or a
+/// tunnel task that outlives its HTTP connection), released even when the
+/// task is dropped at shutdown.
+pub(crate) struct Slot(Arc<Shared>);
+
+impl Slot {
+    pub(crate) fn take(shared: &Arc<Shared>) -> Slot {
+        shared.active.fetch_add(1, Ordering::Relaxed);
+        Slot(shared.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 /// Pipe size asked for per direction. Larger pipes mean fewer syscalls;
 /// the kernel may refuse (per-user pipe page limits) and then the default
 /// size is used.
-const PIPE_SIZE: i32 = 256 * 1024;
+const PIPE_SIZE: i32 = 1024 * 1024;
 
 /// Fallback copy buffer, kept small because it is per tunnel direction.
 const COPY_BUF: usize = 16 * 1024;
@@ -66,23 +66,48 @@ pub async fn relay(client: TcpStream, upstream: TcpStream, preface: &[u8]) -> Re
 
 /// Move bytes from `src` to `dst` until EOF, then half-close `dst`.
 async fn pump(src: &TcpStream, dst: &TcpStream, count: &AtomicU64) -> io::Result<()> {
-    // Wait for the first byte (or EOF) before allocating a pipe, so idle
-    // tunnels hold no pipe fds.
-    src.readable().await?;
-    match make_pipe() {
-        Some((r, w)) => splice_loop(src, dst, &r, &w, count).await?,
-        None => copy_loop(src, dst, count).await?,
-    }
+    splice_loop(src, dst, count).await?;
     shutdown_write(dst);
     Ok(())
 }
 
-fn make_pipe() -> Option<(OwnedFd, OwnedFd)> {
+/// A pipe used as the in-kernel buffer between two sockets.
+struct Pipe {
+    r: OwnedFd,
+    w: OwnedFd,
+}
+
+thread_local! {
+    /// Idle pipes, reused across bursts and tunnels. A tunnel holds a pipe
+    /// only while bytes are in flight, so thousands of idle tunnels cost no
+    /// pipes (pipe pages count against a per-user kernel limit shared with
+    /// every other process of the same user).
+    static POOL: std::cell::RefCell<Vec<Pipe>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most idle pipes kept per thread.
+pub const POOL_MAX: usize = 8;
+
+fn take_pipe() -> Option<Pipe> {
+    if let Some(p) = POOL.with(|p| p.borrow_mut().pop()) {
+        return Some(p);
+    }
     use nix::fcntl::OFlag;
     let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).ok()?;
-    // SAFETY: plain fcntl on an fd we own; failure is harmless.
+    // SAFETY: plain fcntl on an fd we own; refusal (per-user pipe page
+    // limits) leaves the default size, which is fine.
     unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
-    Some((r, w))
+    Some(Pipe { r, w })
+}
+
+/// Return an *empty* pipe to the pool.
+fn put_pipe(p: Pipe) {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOL_MAX {
+            pool.push(p);
+        }
+    });
 }
 
 fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
@@ -106,34 +131,62 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     }
 }
 
-async fn splice_loop(
+/// Result of one burst of splicing.
+enum Burst {
+    /// Source has no more data for now.
+    Drained,
+    /// Source reached EOF.
+    Eof,
+    /// splice is not usable for these fds.
+    Unsupported,
+}
+
+async fn splice_loop(src: &TcpStream, dst: &TcpStream, count: &AtomicU64) -> io::Result<()> {
+    loop {
+        src.readable().await?;
+        let Some(pipe) = take_pipe() else {
+            return copy_loop(src, dst, count).await;
+        };
+        let burst = splice_burst(src, dst, &pipe, count).await;
+        // The pipe is empty unless the burst failed mid-way; only empty
+        // pipes go back to the pool.
+        match burst {
+            Ok(Burst::Drained) => put_pipe(pipe),
+            Ok(Burst::Eof) => {
+                put_pipe(pipe);
+                return Ok(());
+            }
+            Ok(Burst::Unsupported) => return copy_loop(src, dst, count).await,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Splice while the source has data; the pipe is empty on `Ok` return.
+async fn splice_burst(
     src: &TcpStream,
     dst: &TcpStream,
-    pipe_r: &OwnedFd,
-    pipe_w: &OwnedFd,
+    pipe: &Pipe,
     count: &AtomicU64,
-) -> io::Result<()> {
+) -> io::Result<Burst> {
     let chunk = PIPE_SIZE as usize;
     loop {
         // The pipe is empty here, so EAGAIN can only mean "socket empty".
-        let n = src
-            .async_io(Interest::READABLE, || {
-                splice(src.as_raw_fd(), pipe_w.as_raw_fd(), chunk)
-            })
-            .await;
+        let n = src.try_io(Interest::READABLE, || {
+            splice(src.as_raw_fd(), pipe.w.as_raw_fd(), chunk)
+        });
         let mut in_pipe = match n {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(Burst::Eof),
             Ok(n) => n,
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                return copy_loop(src, dst, count).await
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Burst::Drained),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(Burst::Unsupported),
             Err(e) => return Err(e),
         };
         // The pipe holds data here, so EAGAIN can only mean "socket full".
         while in_pipe > 0 {
             let n = dst
                 .async_io(Interest::WRITABLE, || {
-                    splice(pipe_r.as_raw_fd(), dst.as_raw_fd(), in_pipe)
+                    splice(pipe.r.as_raw_fd(), dst.as_raw_fd(), in_pipe)
                 })
                 .await?;
             in_pipe -= n;
