@@ -340,3 +340,22 @@ fn shutdown_closes_listener() {
     p.handle.shutdown();
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn chunk_sized_reply_is_not_delayed() {
+    // A reply that exactly fills the splice pipe must still arrive promptly
+    // (no segments held back waiting for more data).
+    let echo = echo_server();
+    let p = start(&["127.0.0.1"], &[], |_| {});
+    let (mut s, r) = http_connect(p.addr, &echo.to_string());
+    assert_eq!(r.status, 200);
+    for size in [256 * 1024, 64 * 1024, 1] {
+        let t0 = std::time::Instant::now();
+        echo_roundtrip(&mut s, &vec![1u8; size]);
+        assert!(
+            t0.elapsed() < std::time::Duration::from_millis(150),
+            "{size}: {:?}",
+            t0.elapsed()
+        );
+    }
+}

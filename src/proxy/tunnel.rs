@@ -110,8 +110,11 @@ fn put_pipe(p: Pipe) {
     });
 }
 
-fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+fn splice(from: RawFd, to: RawFd, len: usize, more: bool) -> io::Result<usize> {
+    let mut flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    if more {
+        flags |= libc::SPLICE_F_MORE;
+    }
     // SAFETY: both fds are open for the duration of the call; null offsets
     // are required for pipes and sockets.
     let n = unsafe {
@@ -170,23 +173,32 @@ async fn splice_burst(
     count: &AtomicU64,
 ) -> io::Result<Burst> {
     let chunk = PIPE_SIZE as usize;
+    let mut corked = false;
     loop {
         // The pipe is empty here, so EAGAIN can only mean "socket empty".
         let n = src.try_io(Interest::READABLE, || {
-            splice(src.as_raw_fd(), pipe.w.as_raw_fd(), chunk)
+            splice(src.as_raw_fd(), pipe.w.as_raw_fd(), chunk, false)
         });
         let mut in_pipe = match n {
             Ok(0) => return Ok(Burst::Eof),
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Burst::Drained),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if corked {
+                    push_pending(dst);
+                }
+                return Ok(Burst::Drained);
+            }
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(Burst::Unsupported),
             Err(e) => return Err(e),
         };
+        // A full chunk suggests more is queued: let TCP coalesce segments.
+        let more = in_pipe == chunk;
+        corked = more;
         // The pipe holds data here, so EAGAIN can only mean "socket full".
         while in_pipe > 0 {
             let n = dst
                 .async_io(Interest::WRITABLE, || {
-                    splice(pipe.r.as_raw_fd(), dst.as_raw_fd(), in_pipe)
+                    splice(pipe.r.as_raw_fd(), dst.as_raw_fd(), in_pipe, more)
                 })
                 .await?;
             in_pipe -= n;
@@ -220,6 +232,23 @@ async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Flush segments held back by `SPLICE_F_MORE` once the burst is over, so
+/// request/response traffic never waits for the kernel's cork timer:
+/// (re)setting TCP_NODELAY pushes pending frames.
+fn push_pending(s: &TcpStream) {
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt with a valid pointer and length on a live socket.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 fn shutdown_write(s: &TcpStream) {
