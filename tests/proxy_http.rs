@@ -37,6 +37,15 @@ fn connect_denied_is_exact_403() {
     );
     let (_, r) = http_connect(p.addr, "example.com:443");
     assert_blocked(&r);
+    // An empty allow list still answers, with denials.
+    let p = start(&[], &[], |_| {});
+    let (_, r) = http_connect(p.addr, "example.com:443");
+    assert_blocked(&r);
+    assert!(
+        r.status_line.contains("not on the allow list"),
+        "{}",
+        r.status_line
+    );
 }
 
 #[test]
@@ -213,6 +222,7 @@ fn huge_headers_are_bounded() {
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let out = String::from_utf8_lossy(&out);
+    // hyper answers 431 here; a plain close would also be acceptable.
     assert!(out.is_empty() || out.starts_with("HTTP/1.1 431"), "{out}");
 }
 
@@ -349,13 +359,20 @@ fn chunk_sized_reply_is_not_delayed() {
     let p = start(&["127.0.0.1"], &[], |_| {});
     let (mut s, r) = http_connect(p.addr, &echo.to_string());
     assert_eq!(r.status, 200);
+    // A held-back segment would cost the kernel's ~200 ms cork timer on
+    // every try; taking the best of several keeps machine load out of it.
     for size in [256 * 1024, 64 * 1024, 1] {
-        let t0 = std::time::Instant::now();
-        echo_roundtrip(&mut s, &vec![1u8; size]);
+        let best = (0..5)
+            .map(|_| {
+                let t0 = std::time::Instant::now();
+                echo_roundtrip(&mut s, &vec![1u8; size]);
+                t0.elapsed()
+            })
+            .min()
+            .unwrap();
         assert!(
-            t0.elapsed() < std::time::Duration::from_millis(150),
-            "{size}: {:?}",
-            t0.elapsed()
+            best < std::time::Duration::from_millis(150),
+            "{size}: {best:?}"
         );
     }
 }
