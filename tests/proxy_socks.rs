@@ -154,3 +154,16 @@ fn connection_limit_closes_excess_clients() {
     assert_eq!(code, 0, "slots must be released after tunnels close");
     echo_roundtrip(&mut d, b"d");
 }
+
+#[test]
+fn policy_can_be_replaced_live() {
+    let echo = echo_server();
+    let p = start(&[], &[], |_| {});
+    let (_, code) = socks5(p.addr, 1, "127.0.0.1", echo.port());
+    assert_eq!(code, 0x02);
+    let allowed = srt_runc::proxy::NetworkPolicy::new(&strings(&["127.0.0.1"]), &[]).unwrap();
+    p.handle.set_policy(allowed);
+    let (mut s, code) = socks5(p.addr, 1, "127.0.0.1", echo.port());
+    assert_eq!(code, 0x00);
+    echo_roundtrip(&mut s, b"live");
+}

@@ -235,3 +235,95 @@ mod tests {
         assert_eq!(c("2606:4700::1111"), None);
     }
 }
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn policy(allowed: &[&str], denied: &[&str]) -> NetworkPolicy {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        NetworkPolicy::new(&s(allowed), &s(denied)).unwrap()
+    }
+
+    #[test]
+    fn drops_forbidden_keeps_public_and_dials_checked_address() {
+        let mut o = HashMap::new();
+        let ips = [
+            "127.0.0.1",
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "198.51.100.7",
+        ];
+        o.insert(
+            "mixed.example".to_string(),
+            ips.iter().map(|i| i.parse().unwrap()).collect(),
+        );
+        let p = policy(&["mixed.example"], &[]);
+        let host = Host::Name("mixed.example".into());
+        let got = run(resolve_checked(&host, 443, &o, &p)).unwrap();
+        assert_eq!(got, vec!["198.51.100.7:443".parse().unwrap()]);
+    }
+
+    #[test]
+    fn blocked_error_names_the_class_and_literals_exempt() {
+        let mut o = HashMap::new();
+        o.insert(
+            "meta.example".to_string(),
+            vec!["169.254.169.254".parse().unwrap()],
+        );
+        let host = Host::Name("meta.example".into());
+        let err = run(resolve_checked(
+            &host,
+            80,
+            &o,
+            &policy(&["meta.example"], &[]),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "meta.example resolves only to blocked addresses: 169.254.169.254 (cloud metadata)"
+        );
+        let p = policy(&["meta.example", "169.254.169.254:80"], &[]);
+        assert!(run(resolve_checked(&host, 80, &o, &p)).is_ok());
+        // The literal exemption is per port.
+        assert!(run(resolve_checked(&host, 81, &o, &p)).is_err());
+        // A denied literal is never reachable through a name.
+        let p = policy(&["meta.example", "169.254.169.254"], &["169.254.169.254"]);
+        assert!(run(resolve_checked(&host, 80, &o, &p)).is_err());
+    }
+
+    #[test]
+    fn localhost_is_loopback_without_dns_and_host_addresses_are_blocked() {
+        let host = Host::Name("localhost".into());
+        let err = run(resolve_checked(
+            &host,
+            80,
+            &HashMap::new(),
+            &policy(&["localhost"], &[]),
+        ));
+        assert!(err.unwrap_err().to_string().contains("loopback"));
+        if let Some(own) = host_addresses()
+            .into_iter()
+            .find(|ip| classify(*ip).is_none())
+        {
+            let mut o = HashMap::new();
+            o.insert("me.example".to_string(), vec![own]);
+            let host = Host::Name("me.example".into());
+            let err = run(resolve_checked(
+                &host,
+                80,
+                &o,
+                &policy(&["me.example"], &[]),
+            ));
+            assert!(err.unwrap_err().to_string().contains("own interface"));
+        }
+    }
+}
