@@ -17,6 +17,7 @@ pub mod domain;
 pub mod events;
 pub mod guard;
 pub mod host;
+pub mod public_suffix;
 pub mod tunnel;
 
 mod audit;
