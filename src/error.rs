@@ -17,6 +17,10 @@ pub enum Error {
         message: String,
     },
 
+    /// A configuration error whose text already names the field.
+    #[error("{file}: {text}")]
+    ConfigText { file: String, text: String },
+
     /// The host refused a step of the sandbox setup.
     #[error("{step}: {source}")]
     Setup {

@@ -9,4 +9,5 @@ pub mod error;
 pub mod linux;
 pub mod plan;
 pub mod policy;
+pub mod proxy;
 pub mod seccomp;

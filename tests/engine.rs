@@ -480,9 +480,10 @@ fn rlimits_umask_cwd_and_env_apply() {
             &[
                 "/bin/sh",
                 "-c",
-                "ulimit -n; ulimit -Hn; umask; pwd; echo $FOO; echo $SANDBOX_RUNTIME",
+                "ulimit -n; ulimit -Hn; umask; pwd; echo $FOO; echo $SANDBOX_RUNTIME; cat /proc/self/oom_score_adj",
             ],
             |c| {
+                c["process"]["oomScoreAdj"] = json!(500);
                 c["process"]["rlimits"] =
                     json!([{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]);
                 c["process"]["user"]["umask"] = json!(0o027);
@@ -490,7 +491,12 @@ fn rlimits_umask_cwd_and_env_apply() {
                 c["process"]["env"] = json!(["PATH=/usr/bin:/bin", "FOO=bar"]);
             },
         ));
-        assert_eq!(out, "123\n456\n0027\n/usr\nbar\n1\n", "{}", user.label());
+        assert_eq!(
+            out,
+            "123\n456\n0027\n/usr\nbar\n1\n500\n",
+            "{}",
+            user.label()
+        );
     }
 }
 
@@ -581,4 +587,26 @@ fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     v
+}
+
+#[test]
+fn terminal_gets_a_pty_and_configured_capabilities_apply() {
+    for user in users() {
+        let s = Scratch::new("tty", user);
+        let script = "test -t 0 && test -t 1 && echo tty-ok; grep CapEff /proc/self/status";
+        let out = ok(&run_in(user, &s, &["/bin/sh", "-c", script], |c| {
+            c["process"]["terminal"] = json!(true);
+            let caps = json!(["CAP_NET_BIND_SERVICE"]);
+            c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps,
+                "permitted": caps, "inheritable": caps, "ambient": caps});
+        }));
+        // The pty turns \n into \r\n.
+        let out = out.replace('\r', "");
+        assert!(out.contains("tty-ok"), "{}: {out}", user.label());
+        assert!(
+            out.contains("CapEff:\t0000000000000400"),
+            "{}: {out}",
+            user.label()
+        );
+    }
 }

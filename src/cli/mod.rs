@@ -46,6 +46,17 @@ enum Cmd {
         bundle: Option<PathBuf>,
         /// Container id, or a bundle directory when --bundle is not given.
         id: String,
+        /// Append every network connection attempt (allowed and denied) to FILE as JSON lines.
+        #[arg(long = "violations-log", value_name = "FILE")]
+        violations_log: Option<PathBuf>,
+    },
+    /// Tunnel stdin/stdout to HOST:PORT through the sandbox proxy (an ssh ProxyCommand).
+    Connect {
+        host: String,
+        port: u16,
+        /// Proxy address (default: the in-sandbox endpoint 127.0.0.1:3128).
+        #[arg(long, default_value = "127.0.0.1:3128")]
+        proxy: std::net::SocketAddr,
     },
     /// Print the plan for a bundle: mounts, Landlock rules, seccomp programs, network, mode.
     Explain {
@@ -94,12 +105,24 @@ fn init_logging(cli: &Cli) {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.cmd {
-        Cmd::Run { bundle, id } => {
+        Cmd::Run {
+            bundle,
+            id,
+            violations_log,
+        } => {
             let bundle = bundle_for(bundle, &id);
             let policy = policy::oci::load_bundle(&bundle)?;
             let plan = plan::build(&policy, plan::Caller::current())?;
-            linux::run(&plan)
+            linux::run(&plan, &linux::RunOptions { violations_log })
         }
+        Cmd::Connect { host, port, proxy } => match crate::proxy::connect_stdio(proxy, &host, port)
+        {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                eprintln!("srt-runc connect {host}:{port}: {e}");
+                Ok(1)
+            }
+        },
         Cmd::Explain { bundle, json } => {
             let bundle = bundle.unwrap_or_else(|| PathBuf::from("."));
             let policy = policy::oci::load_bundle(&bundle)?;

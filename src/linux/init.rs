@@ -8,7 +8,8 @@
 //!    our id maps, and until then we have no usable uid;
 //! 2. filesystem: build the new root and pivot into it (mounts need CAP_SYS_ADMIN, and
 //!    Landlock forbids mount changes once applied, so this comes early);
-//! 3. network: `lo` up (needs CAP_NET_ADMIN in our netns);
+//! 3. network: `lo` up (needs CAP_NET_ADMIN in our netns), then the proxy listeners,
+//!    bound inside the netns and passed to the supervisor (SCM_RIGHTS);
 //! 4. hostname / domain name (CAP_SYS_ADMIN in our UTS namespace);
 //! 5. rlimits and oom_score_adj (lowering needs no capability);
 //! 6. find the program inside the new root, `chdir` to the working directory;
@@ -80,8 +81,15 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     // 2. Filesystem.
     mounts::setup_root(plan)?;
 
-    // 3. Network.
+    // 3. Network: loopback, then the proxy listeners, created here so that they live in
+    //    the sandbox's netns; their fds go to the supervisor's proxy over the channel.
     net::loopback_up()?;
+    if let crate::plan::NetworkPlan::Proxy { listen, .. } = &plan.network {
+        let fds = net::create_listeners(listen)?;
+        a.chan
+            .send(&Msg::Listeners(fds))
+            .step(|| "handing the proxy listeners to the supervisor".into())?;
+    }
 
     // 4. Names.
     if let Some(h) = &plan.hostname {

@@ -14,4 +14,4 @@ pub mod supervisor;
 pub mod sync;
 pub mod sys;
 
-pub use supervisor::run;
+pub use supervisor::{run, RunOptions};

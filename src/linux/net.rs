@@ -28,3 +28,24 @@ pub fn loopback_up() -> Result<()> {
     unsafe { siocsifflags(sock.as_raw_fd(), &req) }.step(|| "bringing lo up".into())?;
     Ok(())
 }
+
+/// Creates the proxy listeners inside the sandbox's network namespace. IPv4 loopback is
+/// required; IPv6 loopback is best effort (IPv6 may be disabled on the host).
+pub fn create_listeners(addrs: &[String]) -> Result<Vec<std::os::fd::OwnedFd>> {
+    let mut out = Vec::new();
+    for a in addrs {
+        match std::net::TcpListener::bind(a.as_str()) {
+            Ok(l) => out.push(std::os::fd::OwnedFd::from(l)),
+            Err(e) if a.starts_with('[') => {
+                tracing::debug!(addr = %a, error = %e, "no IPv6 proxy listener")
+            }
+            Err(e) => {
+                return Err(crate::error::Error::setup(
+                    format!("creating the proxy listener on {a}"),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(out)
+}

@@ -48,8 +48,15 @@ pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
     Ok(out)
 }
 
+/// Caller choices that are not part of the policy.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Append every proxy connection event to this file as JSON lines.
+    pub violations_log: Option<std::path::PathBuf>,
+}
+
 /// Runs the plan in the foreground and returns the exit status to use.
-pub fn run(plan: &Plan) -> Result<i32> {
+pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     let programs = seccomp_programs(plan)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
@@ -96,27 +103,81 @@ pub fn run(plan: &Plan) -> Result<i32> {
     sup_chan
         .send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
-    match sup_chan
-        .recv()
-        .step(|| "waiting for the sandbox init".into())?
-    {
-        Msg::Ready => {}
-        Msg::Fail { code, message } => {
-            let _ = waitpid(child, None);
-            return Err(Error::Reported { code, message });
-        }
-        _ => {
-            let status = status_code(waitpid(child, None).ok());
-            return Err(Error::SetupMsg(format!(
-                "the sandbox init exited during setup (status {status})"
-            )));
+    // The proxy (and with it the first extra thread) starts only now, after the clone.
+    let mut proxy = None;
+    loop {
+        match sup_chan
+            .recv()
+            .step(|| "waiting for the sandbox init".into())?
+        {
+            Msg::Ready => break,
+            Msg::Listeners(fds) => match start_proxy(plan, fds, opts) {
+                Ok(p) => proxy = Some(p),
+                Err(e) => {
+                    let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+                    let _ = waitpid(child, None);
+                    return Err(e);
+                }
+            },
+            Msg::Fail { code, message } => {
+                let _ = waitpid(child, None);
+                return Err(Error::Reported { code, message });
+            }
+            _ => {
+                let status = status_code(waitpid(child, None).ok());
+                return Err(Error::SetupMsg(format!(
+                    "the sandbox init exited during setup (status {status})"
+                )));
+            }
         }
     }
     drop(sup_chan);
 
     let code = relay(child, &pidfd, &sigfd, pty.as_ref())?;
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None);
+    if let Some(p) = proxy {
+        p.shutdown();
+    }
     Ok(code)
+}
+
+/// Starts the host-side proxy on the listeners the init created in the sandbox's netns.
+fn start_proxy(
+    plan: &Plan,
+    fds: Vec<OwnedFd>,
+    opts: &RunOptions,
+) -> Result<crate::proxy::ProxyHandle> {
+    let crate::plan::NetworkPlan::Proxy { settings, .. } = &plan.network else {
+        return Err(Error::SetupMsg(
+            "proxy listeners received but the plan has no proxy".into(),
+        ));
+    };
+    let policy =
+        crate::proxy::NetworkPolicy::new(&settings.allowed_domains, &settings.denied_domains)
+            .map_err(|e| Error::ConfigText {
+                file: plan.origin.clone(),
+                text: format!("sandbox.{e}"),
+            })?
+            .with_denied_reasons(settings.denied_domain_reasons.clone().into_iter().collect())
+            .with_strict_allowlist(settings.strict_allowlist.unwrap_or(false));
+    let mut config = crate::proxy::ProxyConfig::new(policy);
+    for (name, addrs) in &settings.resolve {
+        let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        config.resolve_overrides.insert(name.clone(), ips);
+    }
+    if let Some(ms) = settings.connect_timeout_ms {
+        config.connect_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(path) = &opts.violations_log {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .step(|| format!("opening the violations log {}", path.display()))?;
+        config.events = config.events.with_json_lines(f);
+    }
+    let listeners = fds.into_iter().map(std::net::TcpListener::from).collect();
+    crate::proxy::spawn(listeners, config).step(|| "starting the proxy".into())
 }
 
 fn clone_error(e: std::io::Error) -> Error {

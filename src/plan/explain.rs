@@ -127,34 +127,21 @@ pub fn render_text(plan: &Plan) -> String {
                 "network:     private namespace, loopback only (no egress)"
             );
         }
-        NetworkPlan::Proxy {
-            listen,
-            allowed_domains,
-            denied_domains,
-        } => {
+        NetworkPlan::Proxy { listen, settings } => {
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
             let _ = writeln!(
                 s,
                 "network:     private namespace; egress only via proxy on {}",
                 listen.join(", ")
             );
-            let _ = writeln!(
-                s,
-                "  allowed:   {}",
-                if allowed_domains.is_empty() {
-                    "(none)".into()
-                } else {
-                    allowed_domains.join(", ")
-                }
-            );
-            let _ = writeln!(
-                s,
-                "  denied:    {}",
-                if denied_domains.is_empty() {
-                    "(none)".into()
-                } else {
-                    denied_domains.join(", ")
-                }
-            );
+            let _ = writeln!(s, "  allowed:   {}", list(&settings.allowed_domains));
+            let _ = writeln!(s, "  denied:    {}", list(&settings.denied_domains));
         }
     }
     let p = &plan.process;

@@ -11,7 +11,7 @@ pub use explain::render_text;
 pub use mounts::{MountStep, StepKind};
 
 use crate::error::{Error, Result};
-use crate::policy::{Mode, Policy, ProcessSpec};
+use crate::policy::{Mode, NetworkSettings, Policy, ProcessSpec};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -89,10 +89,16 @@ pub enum NetworkPlan {
     Proxy {
         /// Listener addresses created inside the sandbox's netns.
         listen: Vec<String>,
-        allowed_domains: Vec<String>,
-        denied_domains: Vec<String>,
+        /// The validated network settings the proxy enforces.
+        settings: Box<NetworkSettings>,
     },
 }
+
+/// The proxy endpoint inside the sandbox (DESIGN.md section 5).
+pub const PROXY_PORT: u16 = 3128;
+/// Where srt-runc's own binary is bound inside the sandbox, for `srt-runc connect`
+/// (ssh's ProxyCommand). Read-only, so the sandbox cannot overwrite the runtime.
+pub const CONNECT_HELPER: &str = "/dev/srt-runc";
 
 /// The caller's identity, needed to compute id maps.
 #[derive(Debug, Clone, Copy)]
@@ -132,13 +138,33 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     }
     builtin.push("guard");
     let mut process = policy.process.clone();
+    let mut mounts = mounts;
     let network = match &policy.sandbox.network {
         None => NetworkPlan::Isolated,
-        Some(n) => NetworkPlan::Proxy {
-            listen: vec!["127.0.0.1:3128".into(), "[::1]:3128".into()],
-            allowed_domains: n.allowed_domains.clone(),
-            denied_domains: n.denied_domains.clone(),
-        },
+        Some(n) => {
+            validate_network(policy, n)?;
+            proxy_env(&mut process);
+            if let Ok(exe) = std::env::current_exe() {
+                mounts.push(MountStep {
+                    dest: PathBuf::from(CONNECT_HELPER),
+                    kind: StepKind::Bind {
+                        source: exe,
+                        recursive: false,
+                        readonly: true,
+                        flags: vec!["nosuid".into(), "nodev".into()],
+                        propagation: None,
+                    },
+                    origin: "network (ssh ProxyCommand helper)".into(),
+                });
+            }
+            NetworkPlan::Proxy {
+                listen: vec![
+                    format!("127.0.0.1:{PROXY_PORT}"),
+                    format!("[::1]:{PROXY_PORT}"),
+                ],
+                settings: Box::new(n.clone()),
+            }
+        }
     };
     set_env(&mut process, "SANDBOX_RUNTIME", "1");
     if process.env_var("PATH").is_none() {
@@ -165,6 +191,68 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         domainname: policy.domainname.clone(),
         network,
     })
+}
+
+/// Checks every domain pattern and option now, so a bad entry is a load-time error.
+fn validate_network(policy: &Policy, n: &NetworkSettings) -> Result<()> {
+    let file = &policy.origin;
+    crate::proxy::NetworkPolicy::new(&n.allowed_domains, &n.denied_domains).map_err(|e| {
+        Error::ConfigText {
+            file: file.clone(),
+            text: format!("sandbox.{e}"),
+        }
+    })?;
+    for (field, set) in [
+        ("httpProxyPort", n.http_proxy_port.is_some()),
+        ("socksProxyPort", n.socks_proxy_port.is_some()),
+    ] {
+        if set {
+            return Err(Error::config(file, format!("sandbox.network.{field}"), "an external proxy is not supported by srt-runc yet; remove it to use srt-runc's own proxy"));
+        }
+    }
+    for (name, addrs) in &n.resolve {
+        for (i, a) in addrs.iter().enumerate() {
+            if a.parse::<std::net::IpAddr>().is_err() {
+                return Err(Error::config(
+                    file,
+                    format!("sandbox.network.resolve.{name}[{i}]"),
+                    format!("{a:?} is not an IP address"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The proxy variables every common client reads (DESIGN.md section 5). One port
+/// serves HTTP and SOCKS5, so the HTTP URL works for ALL_PROXY too (clients without
+/// SOCKS support then still work).
+fn proxy_env(p: &mut ProcessSpec) {
+    let http = format!("http://127.0.0.1:{PROXY_PORT}");
+    let socks = format!("socks5h://127.0.0.1:{PROXY_PORT}");
+    for k in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "GRPC_PROXY",
+        "DOCKER_HTTP_PROXY",
+        "DOCKER_HTTPS_PROXY",
+    ] {
+        set_env(p, k, &http);
+        if !k.starts_with("DOCKER") {
+            set_env(p, &k.to_ascii_lowercase(), &http);
+        }
+    }
+    set_env(p, "FTP_PROXY", &socks);
+    set_env(p, "ftp_proxy", &socks);
+    set_env(p, "RSYNC_PROXY", &format!("127.0.0.1:{PROXY_PORT}"));
+    set_env(p, "NO_PROXY", "localhost,127.0.0.1,::1");
+    set_env(p, "no_proxy", "localhost,127.0.0.1,::1");
+    set_env(
+        p,
+        "GIT_SSH_COMMAND",
+        &format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{CONNECT_HELPER} connect %h %p'"),
+    );
 }
 
 /// Sets `key=value` in the process environment, replacing an earlier value.

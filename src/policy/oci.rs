@@ -360,17 +360,12 @@ fn build_policy(
         terminal: p.terminal().unwrap_or(false),
         oom_score_adj: p.oom_score_adj(),
     };
-    if !process.no_new_privileges
-        && spec
-            .annotations()
-            .as_ref()
-            .and_then(|a| a.get("run.srt.allowNewPrivileges"))
-            .map(String::as_str)
-            != Some("true")
-    {
-        // Keeping setuid gains away from untrusted code is an invariant; only an
-        // explicit opt-in may relax it.
-        tracing::warn!("process.noNewPrivileges=false ignored: srt-runc keeps no_new_privs on (annotation run.srt.allowNewPrivileges=true lifts it)");
+    if !process.no_new_privileges {
+        // no_new_privs keeps setuid gains away from untrusted code, and Landlock needs it
+        // once capabilities are gone: srt-runc always sets it.
+        tracing::warn!(
+            "process.noNewPrivileges=false is ignored: srt-runc always sets no_new_privs"
+        );
     }
 
     let linux = spec.linux().as_ref();
