@@ -63,11 +63,17 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     )
     .step(|| format!("mounting the staging tmpfs on {STAGING}"))?;
     std::fs::create_dir(NEWROOT).step(|| format!("creating {NEWROOT}"))?;
-    std::fs::write(DENY_FILE, b"").step(|| "creating the deny stub".into())?;
-    std::fs::create_dir(DENY_DIR).step(|| "creating the deny stub".into())?;
-    for p in [DENY_FILE, DENY_DIR] {
-        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o0))
-            .step(|| format!("chmod 000 {p}"))?;
+    if plan
+        .mounts
+        .iter()
+        .any(|m| matches!(m.kind, StepKind::DenyRead { .. }))
+    {
+        std::fs::write(DENY_FILE, b"").step(|| "creating the deny stub".into())?;
+        std::fs::create_dir(DENY_DIR).step(|| "creating the deny stub".into())?;
+        for p in [DENY_FILE, DENY_DIR] {
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o0))
+                .step(|| format!("chmod 000 {p}"))?;
+        }
     }
     let newroot = open_path(Path::new(NEWROOT)).step(|| format!("opening {NEWROOT}"))?;
     sys::move_mount_fd(tree.as_raw_fd(), newroot.as_raw_fd())

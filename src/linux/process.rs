@@ -161,18 +161,81 @@ pub fn set_ids(p: &ProcessSpec, may_setgroups: bool) -> Result<()> {
     Ok(())
 }
 
-/// Forks the command and stays behind as PID 1: reaps every orphan, forwards the
+/// Starts the command and stays behind as PID 1: reaps every orphan, forwards the
 /// signals in [`FORWARDED`] to the command, and exits with the command's status (128+n
 /// if it was killed by signal n). When PID 1 exits the kernel kills everything left in
 /// the PID namespace, so background processes die with the sandbox.
-pub fn spawn_and_reap(target: &ExecTarget, new_session_for_child: bool) -> ! {
+///
+/// Without a terminal the command is started with `posix_spawn`, which glibc implements
+/// with `CLONE_VM | CLONE_VFORK`: no copy of the init's page tables and no copy-on-write
+/// faults before the exec, and exec errors come back as a return value. With a terminal
+/// the child must `setsid` and take the pty as its controlling terminal, which
+/// posix_spawn cannot express, so it forks.
+pub fn spawn_and_reap(target: &ExecTarget, terminal: bool) -> ! {
+    if !terminal {
+        match spawn(target) {
+            Ok(child) => reap(child),
+            Err(e) => {
+                let code = if e == libc::ENOENT || e == libc::ENOTDIR {
+                    127
+                } else {
+                    126
+                };
+                let msg = format!(
+                    "srt-runc: exec {:?}: {}\n",
+                    target.path,
+                    std::io::Error::from_raw_os_error(e)
+                );
+                super::sys::write_all(2, msg.as_bytes());
+                unsafe { libc::_exit(code) }
+            }
+        }
+    }
     match unsafe { fork() } {
         Err(e) => {
             eprintln!("srt-runc: fork: {e}");
             unsafe { libc::_exit(125) }
         }
-        Ok(ForkResult::Child) => exec_child(target, new_session_for_child),
+        Ok(ForkResult::Child) => exec_child(target, true),
         Ok(ForkResult::Parent { child }) => reap(child),
+    }
+}
+
+/// `posix_spawn` with an empty signal mask and every signal at its default disposition
+/// (Rust's runtime ignores SIGPIPE, and an ignored disposition would survive the exec).
+fn spawn(t: &ExecTarget) -> Result<Pid, i32> {
+    let mut argv: Vec<*mut libc::c_char> = t.argv.iter().map(|a| a.as_ptr() as *mut _).collect();
+    argv.push(std::ptr::null_mut());
+    let mut envp: Vec<*mut libc::c_char> = t.envp.iter().map(|e| e.as_ptr() as *mut _).collect();
+    envp.push(std::ptr::null_mut());
+    unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        libc::posix_spawnattr_init(&mut attr);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::posix_spawnattr_setsigmask(&mut attr, &empty);
+        libc::posix_spawnattr_setsigdefault(&mut attr, &all);
+        libc::posix_spawnattr_setflags(
+            &mut attr,
+            (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
+        );
+        let mut pid: libc::pid_t = 0;
+        let r = libc::posix_spawn(
+            &mut pid,
+            t.path.as_ptr(),
+            std::ptr::null(),
+            &attr,
+            argv.as_ptr(),
+            envp.as_ptr(),
+        );
+        libc::posix_spawnattr_destroy(&mut attr);
+        if r == 0 {
+            Ok(Pid::from_raw(pid))
+        } else {
+            Err(r)
+        }
     }
 }
 

@@ -30,21 +30,23 @@ const NS_FLAGS: u64 = (libc::CLONE_NEWUSER
 pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
     let arch = Arch::native();
     let mut out = Vec::new();
-    for name in &plan.seccomp.builtin {
-        if *name == "guard" {
-            if let Some(profile) = &plan.seccomp.oci_profile {
-                let progs = seccomp::translate_oci(profile, arch)
-                    .map_err(|e| Error::config(&plan.origin, "linux.seccomp", e.to_string()))?;
-                out.extend(progs);
-            }
-            out.push(seccomp::guard(arch));
-            continue;
-        }
-        let prog = seccomp::builtin(arch, name).ok_or_else(|| {
-            Error::SetupMsg(format!("built-in seccomp program {name:?} is missing"))
-        })?;
-        out.push(prog);
+    if let Some(profile) = &plan.seccomp.oci_profile {
+        let progs = seccomp::translate_oci(profile, arch)
+            .map_err(|e| Error::config(&plan.origin, "linux.seccomp", e.to_string()))?;
+        out.extend(progs);
     }
+    let mut builtin = Vec::new();
+    for name in &plan.seccomp.builtin {
+        let prog = if *name == "guard" {
+            seccomp::guard(arch)
+        } else {
+            seccomp::builtin(arch, name).ok_or_else(|| {
+                Error::SetupMsg(format!("built-in seccomp program {name:?} is missing"))
+            })?
+        };
+        builtin.push(prog);
+    }
+    out.push(seccomp::chain(&builtin).map_err(|e| Error::SetupMsg(e.to_string()))?);
     Ok(out)
 }
 

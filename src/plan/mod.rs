@@ -71,8 +71,9 @@ pub struct LandlockPlan {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SeccompPlan {
-    /// Built-in programs from `bpf/`, in install order; an OCI profile is installed just
-    /// before the architecture/x32 `guard`, which is always last.
+    /// Built-in programs (`guard` plus `bpf/` programs), chained in this order into one
+    /// filter that is installed last — after an OCI profile, so that between two ERRNO
+    /// answers ours (the newest filter's) is the one the caller sees.
     pub builtin: Vec<&'static str>,
     /// The OCI `linux.seccomp` profile, translated at run time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,13 +131,12 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     let id_maps = id_maps(policy, caller)?;
     let (mounts, writable) = mounts::plan_mounts(policy)?;
     let allow_nested = policy.sandbox.allow_nested_user_namespaces.unwrap_or(false);
-    // The guard goes last: between two ERRNO answers the kernel keeps the newest
-    // filter's, so x32 calls get the guard's EPERM whatever an OCI profile says.
-    let mut builtin = vec!["default", "clone3"];
+    // The built-ins are chained into one program (one filter to attach instead of
+    // four), guard first: a foreign architecture is killed before anything else.
+    let mut builtin = vec!["guard", "default", "clone3"];
     if !allow_nested {
         builtin.push("namespaces");
     }
-    builtin.push("guard");
     let mut process = policy.process.clone();
     let mut mounts = mounts;
     let network = match &policy.sandbox.network {

@@ -114,7 +114,6 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
             },
             "default",
         ));
-        steps.push(step("/dev/mqueue", StepKind::Mqueue, "default"));
     }
 
     // 2. OCI mounts.

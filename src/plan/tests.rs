@@ -26,7 +26,7 @@ fn default_plan_has_all_namespaces_proc_and_dev() {
     assert!(plan.mounts.iter().any(|m| m.kind == StepKind::DevNodes));
     assert_eq!(
         plan.seccomp.builtin,
-        vec!["default", "clone3", "namespaces", "guard"]
+        vec!["guard", "default", "clone3", "namespaces"]
     );
     assert!(matches!(plan.network, NetworkPlan::Isolated));
     // Root read-only: only /dev-ish mounts are writable.

@@ -8,6 +8,10 @@ use thiserror::Error;
 /// Everything that can go wrong while translating or installing seccomp programs.
 #[derive(Debug, Error)]
 pub enum SeccompError {
+    /// Programs that cannot be joined into one.
+    #[error("cannot chain seccomp programs: {0}")]
+    Chain(String),
+
     /// An action seccompiler (and so srt-runc) cannot express.
     #[error("{field}: {action} is not supported by srt-runc; use SCMP_ACT_ERRNO")]
     UnsupportedAction {

@@ -20,6 +20,7 @@
 //! The built-in programs are compiled from `bpf/*.json` by `build.rs` with seccompiler, for
 //! x86_64 and aarch64, and embedded as bytes: nothing is compiled at run time.
 
+mod chain;
 mod embedded;
 mod error;
 mod guard;
@@ -28,6 +29,7 @@ pub mod interp;
 mod oci;
 mod unknown_name;
 
+pub use chain::chain;
 pub use error::SeccompError;
 pub use guard::guard;
 pub use install::{install, install_with_flags};
