@@ -21,6 +21,10 @@ pub enum Error {
     #[error("{file}: {text}")]
     ConfigText { file: String, text: String },
 
+    /// An srt settings file is unusable; srt exits 1 for these, and so do we.
+    #[error("{file}: {text}")]
+    Settings { file: String, text: String },
+
     /// The host refused a step of the sandbox setup.
     #[error("{step}: {source}")]
     Setup {
@@ -78,6 +82,7 @@ impl Error {
             Error::NotFound { .. } => 127,
             Error::NotExecutable { .. } => 126,
             Error::Reported { code, .. } => *code,
+            Error::Settings { .. } => 1,
             Error::Usage(_) => 125,
             _ => 125,
         }

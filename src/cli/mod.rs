@@ -37,6 +37,41 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// `srt-runc sandbox` and the `srt` multicall name share these arguments.
+#[derive(clap::Args, Debug)]
+struct SandboxArgs {
+    /// srt settings file (default: ~/.srt-settings.json).
+    #[arg(short = 's', long = "settings", value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// Run STRING with the shell, verbatim (like `sh -c`).
+    #[arg(short = 'c', value_name = "STRING")]
+    command: Option<String>,
+    /// Append the sandbox's denials to stderr as <sandbox_violations>…</sandbox_violations>.
+    #[arg(long = "report-violations")]
+    report_violations: bool,
+    /// Append every network connection attempt to FILE as JSON lines.
+    #[arg(long = "violations-log", value_name = "FILE")]
+    violations_log: Option<PathBuf>,
+    /// The command and its arguments (each shell-quoted).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    args: Vec<String>,
+}
+
+/// The `srt` command line: `srt [-d] [-s SETTINGS] (-c STRING | CMD ARGS...)`.
+#[derive(Parser, Debug)]
+#[command(name = "srt", version, about = "srt-compatible sandbox (srt-runc)")]
+struct SrtCli {
+    /// Debug output on stderr.
+    #[arg(short = 'd', long)]
+    debug: bool,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run a bundle in the foreground: `run [--bundle DIR] ID` or `run DIR`.
@@ -58,18 +93,32 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:3128")]
         proxy: std::net::SocketAddr,
     },
-    /// Print the plan for a bundle: mounts, Landlock rules, seccomp programs, network, mode.
+    /// Print the plan for a bundle (or srt settings): mounts, Landlock, seccomp, network, mode.
     Explain {
         /// Bundle directory (default: the current directory).
         bundle: Option<PathBuf>,
+        /// Explain `srt-runc sandbox` with this srt settings file instead of a bundle.
+        #[arg(
+            short = 's',
+            long = "settings",
+            value_name = "FILE",
+            conflicts_with = "bundle"
+        )]
+        settings: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+    /// srt-compatible: run a command on the host filesystem under an srt settings file.
+    Sandbox(SandboxArgs),
 }
 
 /// Runs the CLI and returns the process exit status.
 pub fn main() -> i32 {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if Path::new(&argv0).file_name().is_some_and(|n| n == "srt") {
+        return srt_main();
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -78,7 +127,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    init_logging(&cli);
+    init_logging(cli.debug);
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -90,9 +139,9 @@ pub fn main() -> i32 {
 
 /// Logging is set up only when asked for (`--debug` or `SRT_RUNC_LOG`): the subscriber
 /// allocates its registry up front, and start-up time is a feature.
-fn init_logging(cli: &Cli) {
+fn init_logging(debug: bool) {
     let env = std::env::var("SRT_RUNC_LOG").ok();
-    if !cli.debug && env.is_none() {
+    if !debug && env.is_none() {
         return;
     }
     let filter = tracing_subscriber::EnvFilter::new(env.unwrap_or_else(|| "debug".into()));
@@ -113,7 +162,13 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             let bundle = bundle_for(bundle, &id);
             let policy = policy::oci::load_bundle(&bundle)?;
             let plan = plan::build(&policy, plan::Caller::current())?;
-            linux::run(&plan, &linux::RunOptions { violations_log })
+            linux::run(
+                &plan,
+                &linux::RunOptions {
+                    violations_log,
+                    events: None,
+                },
+            )
         }
         Cmd::Connect { host, port, proxy } => match crate::proxy::connect_stdio(proxy, &host, port)
         {
@@ -123,9 +178,23 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
                 Ok(1)
             }
         },
-        Cmd::Explain { bundle, json } => {
-            let bundle = bundle.unwrap_or_else(|| PathBuf::from("."));
-            let policy = policy::oci::load_bundle(&bundle)?;
+        Cmd::Sandbox(args) => run_sandbox(args),
+        Cmd::Explain {
+            bundle,
+            settings,
+            json,
+        } => {
+            let policy = match settings {
+                Some(s) => {
+                    let (settings, origin) = policy::srt::load_settings(Some(&s))?;
+                    policy::srt::sandbox_policy(
+                        settings,
+                        &origin,
+                        invocation(policy::srt::CommandLine::Shell("true".into()))?,
+                    )?
+                }
+                None => policy::oci::load_bundle(&bundle.unwrap_or_else(|| PathBuf::from(".")))?,
+            };
             let plan = plan::build(&policy, plan::Caller::current())?;
             if json {
                 println!(
@@ -148,4 +217,99 @@ fn bundle_for(bundle: Option<PathBuf>, id: &str) -> PathBuf {
         None if Path::new(id).join("config.json").is_file() => PathBuf::from(id),
         None => PathBuf::from("."),
     }
+}
+
+/// Entry point for the `srt` multicall name.
+fn srt_main() -> i32 {
+    let cli = match SrtCli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.debug);
+    match run_sandbox(cli.sandbox) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("srt-runc: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn invocation(command: policy::srt::CommandLine) -> Result<policy::srt::Invocation, Error> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::SetupMsg(format!("current directory: {e}")))?;
+    Ok(policy::srt::Invocation {
+        command,
+        cwd,
+        env: std::env::vars().collect(),
+        uid: nix::unistd::geteuid().as_raw(),
+        gid: nix::unistd::getegid().as_raw(),
+    })
+}
+
+/// `srt-runc sandbox` / `srt`: settings first (a broken file exits 1 before anything
+/// runs), then the command.
+fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
+    let (settings, origin) = policy::srt::load_settings(args.settings.as_deref())?;
+    let command = match (args.command, args.args.is_empty()) {
+        (Some(c), true) => policy::srt::CommandLine::Shell(c),
+        (None, false) => policy::srt::CommandLine::Argv(args.args),
+        (Some(_), false) => {
+            return Err(Error::Settings {
+                file: "command line".into(),
+                text: "give either -c STRING or a command, not both".into(),
+            })
+        }
+        (None, true) => {
+            return Err(Error::Settings {
+                file: "command line".into(),
+                text: "no command specified; use -c 'STRING' or give a command and its arguments"
+                    .into(),
+            })
+        }
+    };
+    let ignore = settings.ignore_violations.clone().unwrap_or_default();
+    let script = command.script();
+    let policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
+    let plan = plan::build(&policy, plan::Caller::current())?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = linux::RunOptions {
+        violations_log: args.violations_log,
+        events: args.report_violations.then_some(tx),
+    };
+    let code = linux::run(&plan, &opts)?;
+    if args.report_violations {
+        let mut lines = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            if ev.decision == crate::proxy::Verdict::Deny {
+                lines.push(format!(
+                    "deny network-outbound {}:{} ({})",
+                    ev.host, ev.port, ev.reason
+                ));
+            }
+        }
+        lines.retain(|l| !ignored(&ignore, &script, l));
+        if !lines.is_empty() {
+            eprintln!(
+                "<sandbox_violations>\n{}\n</sandbox_violations>",
+                lines.join("\n")
+            );
+        }
+    }
+    Ok(code)
+}
+
+/// srt's `ignoreViolations`: command pattern (`*` for all) → substrings whose lines are dropped.
+fn ignored(
+    map: &std::collections::BTreeMap<String, Vec<String>>,
+    script: &str,
+    line: &str,
+) -> bool {
+    map.iter()
+        .filter(|(pat, _)| pat.as_str() == "*" || script.contains(pat.as_str()))
+        .any(|(_, subs)| subs.iter().any(|s| line.contains(s.as_str())))
 }

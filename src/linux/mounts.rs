@@ -86,6 +86,7 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
         sources,
         own_tmpfs: Vec::new(),
         host_root: plan.root == Path::new("/"),
+        stubs: 0,
     };
     for step in &plan.mounts {
         ctx.apply(step).map_err(|e| match e {
@@ -209,6 +210,8 @@ struct Ctx {
     /// tmpfs destinations mounted in this run: creating mount points below them is safe.
     own_tmpfs: Vec<PathBuf>,
     host_root: bool,
+    /// Stub directories made so far (for unique names).
+    stubs: usize,
 }
 
 enum Node {
@@ -400,9 +403,13 @@ impl Ctx {
                 self.fs_mount("cgroup2", dest, f, "")?
             }
             StepKind::DevNodes => self.dev_nodes(dest)?,
-            StepKind::DenyRead { dir } => {
-                let stub = open_path(Path::new(if *dir { DENY_DIR } else { DENY_FILE }))
-                    .step(|| "opening deny stub".into())?;
+            StepKind::DenyRead { dir, keep } => {
+                let stub = if keep.is_empty() {
+                    open_path(Path::new(if *dir { DENY_DIR } else { DENY_FILE }))
+                        .step(|| "opening deny stub".into())?
+                } else {
+                    self.keep_stub(keep)?
+                };
                 let flags = [
                     "nosuid".to_string(),
                     "nodev".to_string(),
@@ -455,6 +462,41 @@ impl Ctx {
             }
         }
         Ok(())
+    }
+
+    /// A denied directory with `allowRead` holes: search-only (0111) directories down to
+    /// empty mount points for the re-allowed paths, so `ls` of the denied directory fails
+    /// but the re-allowed paths can be bound back and reached.
+    fn keep_stub(&mut self, keep: &[(PathBuf, bool)]) -> Result<OwnedFd> {
+        use std::os::unix::fs::PermissionsExt;
+        self.stubs += 1;
+        let top = PathBuf::from(format!("{STAGING}/keep-{}", self.stubs));
+        let mut dirs = vec![top.clone()];
+        std::fs::create_dir(&top).step(|| format!("creating {}", top.display()))?;
+        for (rel, is_dir) in keep {
+            let leaf = top.join(rel);
+            if let Some(parent) = leaf.parent() {
+                std::fs::create_dir_all(parent)
+                    .step(|| format!("creating {}", parent.display()))?;
+                let mut p = parent.to_path_buf();
+                while p != top && p.starts_with(&top) {
+                    dirs.push(p.clone());
+                    p.pop();
+                }
+            }
+            if *is_dir {
+                std::fs::create_dir_all(&leaf).step(|| format!("creating {}", leaf.display()))?;
+            } else {
+                std::fs::write(&leaf, b"").step(|| format!("creating {}", leaf.display()))?;
+            }
+        }
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for d in &dirs {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o111))
+                .step(|| format!("chmod {}", d.display()))?;
+        }
+        open_path(&top).step(|| format!("opening {}", top.display()))
     }
 
     /// Device nodes cannot be created in a user namespace, so the host's are bound onto

@@ -55,6 +55,8 @@ pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
 pub struct RunOptions {
     /// Append every proxy connection event to this file as JSON lines.
     pub violations_log: Option<std::path::PathBuf>,
+    /// Also deliver every proxy event to this channel (live, in-process).
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<crate::proxy::Event>>,
 }
 
 /// Runs the plan in the foreground and returns the exit status to use.
@@ -177,6 +179,9 @@ fn start_proxy(
             .open(path)
             .step(|| format!("opening the violations log {}", path.display()))?;
         config.events = config.events.with_json_lines(f);
+    }
+    if let Some(tx) = &opts.events {
+        config.events = config.events.with_channel(tx.clone());
     }
     let listeners = fds.into_iter().map(std::net::TcpListener::from).collect();
     crate::proxy::spawn(listeners, config).step(|| "starting the proxy".into())

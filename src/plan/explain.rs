@@ -84,7 +84,7 @@ pub fn render_text(plan: &Plan) -> String {
                 "device nodes: null zero full random urandom tty; links ptmx fd stdin stdout stderr"
                     .into()
             }
-            StepKind::DenyRead { dir } => format!(
+            StepKind::DenyRead { dir, .. } => format!(
                 "deny read: unreadable {} stub",
                 if *dir { "directory" } else { "file" }
             ),

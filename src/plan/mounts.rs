@@ -59,8 +59,12 @@ pub enum StepKind {
     /// host; `ptmx`, `fd`, `stdin`, `stdout`, `stderr`, `core` links.
     DevNodes,
     /// Cover a path with an unreadable, read-only stub (mode 000) so reads fail with EACCES.
+    /// `keep` lists paths inside a denied directory that `allowRead` re-allows (relative,
+    /// with whether each is a directory): the stub gets search-only (0111) directories
+    /// down to them so they can be bound back.
     DenyRead {
         dir: bool,
+        keep: Vec<(PathBuf, bool)>,
     },
     /// OCI `maskedPaths`: `/dev/null` over files, an empty read-only tmpfs over directories.
     Mask {
@@ -213,14 +217,89 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
                 origin: "sandbox.filesystem.denyWrite".into(),
             });
         }
+        let allow_read: Vec<PathBuf> = existing(&fs.allow_read, "allowRead")?
+            .into_iter()
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+            .collect();
+        let writable: Vec<PathBuf> = steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    StepKind::Bind {
+                        readonly: false,
+                        ..
+                    }
+                )
+            })
+            .map(|s| s.dest.clone())
+            .collect();
+        let mut reallowed = Vec::new();
         for p in existing(&fs.deny_read, "denyRead")? {
             let dir = std::fs::metadata(&p).map(|m| m.is_dir()).unwrap_or(false);
             let dest = std::fs::canonicalize(&p).unwrap_or(p);
+            // A denied file is lifted only by an allowRead entry naming exactly it (srt).
+            if !dir && allow_read.contains(&dest) {
+                continue;
+            }
+            let keep: Vec<(PathBuf, bool)> = allow_read
+                .iter()
+                .filter(|a| dir && a.starts_with(&dest) && **a != dest)
+                .map(|a| (a.strip_prefix(&dest).unwrap().to_path_buf(), a.is_dir()))
+                .collect();
+            if dir && allow_read.contains(&dest) {
+                continue; // the whole directory is re-allowed
+            }
+            reallowed.extend(keep.iter().map(|(rel, _)| dest.join(rel)));
             steps.push(MountStep {
                 dest,
-                kind: StepKind::DenyRead { dir },
+                kind: StepKind::DenyRead { dir, keep },
                 origin: "sandbox.filesystem.denyRead".into(),
             });
+        }
+        // allowRead wins over denyRead inside denied directories: bind the paths back,
+        // writable when they lie in a writable path.
+        for p in reallowed {
+            let readonly = !writable.iter().any(|w| p.starts_with(w));
+            steps.push(MountStep {
+                dest: p.clone(),
+                kind: StepKind::Bind {
+                    source: p,
+                    recursive: true,
+                    readonly,
+                    flags: strs(&["nosuid", "nodev"]),
+                    propagation: None,
+                },
+                origin: "sandbox.filesystem.allowRead".into(),
+            });
+        }
+    }
+
+    // Host unix sockets: with the host as root, every listening pathname socket the host
+    // has (docker.sock, dbus, ssh-agent, X11 …) is covered by an unreadable stub, so
+    // connect() finds a regular file and fails. Sockets the sandbox creates itself are
+    // unaffected, and abstract sockets are per network namespace already.
+    if policy.root == Path::new("/") {
+        let net = policy.sandbox.network.as_ref();
+        if net.and_then(|n| n.allow_all_unix_sockets) != Some(true) {
+            let allowed: Vec<PathBuf> = net
+                .map(|n| n.allow_unix_sockets.iter().map(PathBuf::from).collect())
+                .unwrap_or_default();
+            for sock in host_unix_sockets() {
+                if allowed.iter().any(|a| sock.starts_with(a))
+                    || steps.iter().any(|s| s.dest == sock)
+                {
+                    continue;
+                }
+                steps.push(MountStep {
+                    dest: sock,
+                    kind: StepKind::DenyRead {
+                        dir: false,
+                        keep: Vec::new(),
+                    },
+                    origin: "host unix socket".into(),
+                });
+            }
         }
     }
 
@@ -265,6 +344,30 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
         }
     }
     Ok((steps, writable))
+}
+
+/// Listening pathname unix sockets of the host's network namespace that exist in the
+/// caller's view (`/proc/net/unix`, path column; abstract names start with `@`).
+fn host_unix_sockets() -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(text) = std::fs::read_to_string("/proc/net/unix") else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .filter(|p| p.starts_with('/'))
+        .map(PathBuf::from)
+        .filter(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| m.file_type().is_socket())
+                .unwrap_or(false)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Where an in-sandbox path lives on the host before any mounts (for existence checks).

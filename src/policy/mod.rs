@@ -6,6 +6,7 @@
 
 pub mod oci;
 pub mod settings;
+pub mod srt;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
