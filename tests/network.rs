@@ -321,13 +321,13 @@ fn git_clones_over_http_https_and_ssh() {
         let cases = [
             case(
                 "git clone http (dumb)",
-                format!("git clone -q http://git.test/repo.git {d}/http && {}", show("http")),
+                format!("timeout 20 git clone -q http://git.test/repo.git {d}/http && {}", show("http")),
                 format!("{commit}\n{readme}rc=0\n"),
             ),
             case(
                 "git clone https",
                 format!(
-                    "GIT_SSL_CAINFO={ca} git clone -q https://git.test/repo.git {d}/https && {}",
+                    "GIT_SSL_CAINFO={ca} timeout 20 git clone -q https://git.test/repo.git {d}/https && {}",
                     show("https")
                 ),
                 format!("{commit}\n{readme}rc=0\n"),
@@ -335,7 +335,7 @@ fn git_clones_over_http_https_and_ssh() {
             case(
                 "git clone ssh via GIT_SSH_COMMAND",
                 format!(
-                    "echo \"$GIT_SSH_COMMAND\"; git clone -q root@git.test:{repo} {d}/ssh && {}",
+                    "echo \"$GIT_SSH_COMMAND\"; timeout 20 git clone -q root@git.test:{repo} {d}/ssh && {}",
                     show("ssh")
                 ),
                 format!(
@@ -344,12 +344,12 @@ fn git_clones_over_http_https_and_ssh() {
             ),
             case(
                 "git clone http, not allowed",
-                format!("git clone -q http://denied.test/repo.git {d}/no-http 2>/dev/null; echo $?; test -e {d}/no-http && echo created || echo absent"),
+                format!("timeout 20 git clone -q http://denied.test/repo.git {d}/no-http 2>/dev/null; echo $?; test -e {d}/no-http && echo created || echo absent"),
                 "128\nabsent\nrc=0\n",
             ),
             case(
                 "git clone ssh, not allowed",
-                format!("git clone -q root@denied.test:{repo} {d}/no-ssh 2>/dev/null; echo $?; test -e {d}/no-ssh && echo created || echo absent"),
+                format!("timeout 20 git clone -q root@denied.test:{repo} {d}/no-ssh 2>/dev/null; echo $?; test -e {d}/no-ssh && echo created || echo absent"),
                 "128\nabsent\nrc=0\n",
             ),
         ];

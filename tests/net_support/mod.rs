@@ -305,8 +305,8 @@ fn remove_netns(ns: &str, hif: &str) {
     quiet(&["link", "del", hif]);
 }
 
-/// Removes the namespaces, veths and directories of test binaries that died
-/// without running their teardown.
+/// Removes the namespaces, veths and directories of network test binaries that died
+/// without running their teardown (found by their namespace).
 fn remove_stale() {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
         return;
@@ -320,7 +320,17 @@ fn remove_stale() {
             continue;
         }
         remove_netns(name, &format!("srtn{pid}h"));
-        let _ = std::fs::remove_dir_all(format!("/tmp/srt-runc-tests/net-upstream-{pid}"));
+        // The upstream's files and the scratch dirs of this file's tests (`net-…-PID`).
+        let suffix = format!("-{pid}");
+        if let Ok(dir) = std::fs::read_dir("/tmp/srt-runc-tests") {
+            for e in dir.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with("net-") && n.ends_with(&suffix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(format!("/tmp/srt-runc-test-bin-{pid}"));
     }
 }
 
