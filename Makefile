@@ -11,7 +11,7 @@ CARGO        ?= cargo
 RELEASE_BIN  := target/release/srt-runc
 DEBUG_BIN    := target/debug/srt-runc
 TEST_USER    := srt-runc-test
-DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux
+DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping
 DEMO         := target/demo
 
 .PHONY: all build run test deps lint bench clean

@@ -57,13 +57,30 @@ where
         io::copy(&mut input, &mut up_sock)?;
         up_sock.shutdown(Shutdown::Write)
     });
-    let down = io::copy(&mut sock, output).and_then(|_| output.flush());
+    let down = copy_flushing(&mut sock, output);
     // When the remote side is done, waiting for stdin EOF is still right:
     // ssh closes our stdin when it is finished.
     let up = uploader
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("stdin relay panicked")));
     down.and(up)
+}
+
+/// Copy until EOF, flushing after every chunk: stdout is line-buffered, so
+/// with a plain `io::copy` binary bytes after the last `\n` would wait in
+/// the buffer and the ssh handshake would stall.
+fn copy_flushing<R: Read, W: Write>(from: &mut R, to: &mut W) -> io::Result<()> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return to.flush(),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        to.flush()?;
+    }
 }
 
 /// Read the response head byte by byte (so no tunnel bytes are consumed)
@@ -95,5 +112,36 @@ fn read_head(sock: &mut TcpStream) -> io::Result<u16> {
             io::ErrorKind::InvalidData,
             format!("bad proxy response: {line}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Yields `data` once, then fails like a tunnel that is still open but idle.
+    struct ThenStall(Option<&'static [u8]>);
+
+    impl Read for ThenStall {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.take() {
+                Some(d) => {
+                    buf[..d.len()].copy_from_slice(d);
+                    Ok(d.len())
+                }
+                None => Err(io::Error::from(io::ErrorKind::TimedOut)),
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_last_newline_reach_a_line_buffered_output() {
+        let mut out = io::LineWriter::new(Vec::new());
+        let r = copy_flushing(
+            &mut ThenStall(Some(b"SSH-2.0-x\r\n\x00\x01binary")),
+            &mut out,
+        );
+        assert!(r.is_err());
+        assert_eq!(out.get_ref().as_slice(), b"SSH-2.0-x\r\n\x00\x01binary");
     }
 }
