@@ -4,6 +4,7 @@
 //! file or the library builder. Paths in a [`Policy`] are absolute; relative entries were
 //! resolved by the front-end against its base directory.
 
+pub mod glob;
 pub mod oci;
 pub mod settings;
 
