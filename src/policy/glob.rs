@@ -852,7 +852,7 @@ mod tests {
 
     /// Runs `f` on a thread without the capabilities that let root read any directory.
     /// Capabilities are per thread on Linux, so the rest of the test run keeps them.
-    pub(super) fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
         std::thread::scope(|s| {
             s.spawn(|| {
                 for cap in [

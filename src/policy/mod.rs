@@ -5,6 +5,7 @@
 //! resolved by the front-end against its base directory.
 
 pub mod glob;
+pub mod mandatory;
 pub mod oci;
 pub mod settings;
 
