@@ -4,6 +4,8 @@
 //! file or the library builder. Paths in a [`Policy`] are absolute; relative entries were
 //! resolved by the front-end against its base directory.
 
+pub mod glob;
+pub mod mandatory;
 pub mod oci;
 pub mod settings;
 pub mod srt;
