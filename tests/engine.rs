@@ -610,3 +610,70 @@ fn terminal_gets_a_pty_and_configured_capabilities_apply() {
         );
     }
 }
+
+#[test]
+fn podman_default_seccomp_profile_loads_and_works() {
+    let profile = serde_json::to_value(common::podman::podman_profile(
+        srt_runc::seccomp::Arch::native(),
+    ))
+    .unwrap();
+    for user in users() {
+        let s = Scratch::new("podmanseccomp", user);
+        let p = probe().display().to_string();
+        let script = format!("echo \"$({p} keyctl)\"; echo \"$({p} socket 2 1)\"; echo \"$({p} x32-getpid)\"; /bin/true && echo true-ok");
+        let out = ok(&run_in(user, &s, &["/bin/sh", "-c", &script], |c| {
+            c["linux"] = json!({"seccomp": profile.clone()});
+        }));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("errno=1 "),
+            "{}: keyctl: {out}",
+            user.label()
+        );
+        assert_eq!(lines[1], "ok", "{}: socket(AF_INET): {out}", user.label());
+        assert!(
+            lines[2].starts_with("errno=1 "),
+            "{}: x32: {out}",
+            user.label()
+        );
+        assert_eq!(lines[3], "true-ok");
+    }
+}
+
+#[test]
+fn supplementary_groups_sysfs_and_mqueue_mounts() {
+    let root = users()[0];
+    if root.is_root() {
+        let s = Scratch::new("groups", root);
+        let out = ok(&run_in(root, &s, &["/bin/sh", "-c", "id -G"], |c| {
+            c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
+        }));
+        assert_eq!(out, "1000 10 20\n");
+    }
+    for user in users() {
+        let s = Scratch::new("sysfs", user);
+        let out = ok(&run_in(
+            user,
+            &s,
+            &["/bin/sh", "-c", "grep -E ' /sys | /dev/mqueue ' /proc/self/mountinfo | awk '{print $5, $6, $9}' | sort; ls /sys/class/net"],
+            |c| {
+                c["mounts"] = json!([
+                    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+                    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}
+                ]);
+            },
+        ));
+        assert!(
+            out.contains("/dev/mqueue rw,nosuid,nodev,noexec") && out.contains(" mqueue"),
+            "{}: {out}",
+            user.label()
+        );
+        assert!(
+            out.contains("/sys ro,nosuid,nodev,noexec") && out.contains(" sysfs"),
+            "{}: {out}",
+            user.label()
+        );
+        // A fresh sysfs shows the sandbox's own network namespace: only lo.
+        assert!(out.trim_end().ends_with("\nlo"), "{}: {out}", user.label());
+    }
+}

@@ -275,7 +275,23 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     let ignore = settings.ignore_violations.clone().unwrap_or_default();
     let script = command.script();
     let policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
-    let plan = plan::build(&policy, plan::Caller::current())?;
+    // In srt mode a bad value in the settings file is a settings error (exit 1), named
+    // as the settings file names it.
+    let plan = plan::build(&policy, plan::Caller::current()).map_err(|e| match e {
+        Error::ConfigText { file, text } => Error::Settings {
+            file,
+            text: text.trim_start_matches("sandbox.").to_string(),
+        },
+        Error::Config {
+            file,
+            field,
+            message,
+        } => Error::Settings {
+            file,
+            text: format!("{}: {message}", field.trim_start_matches("sandbox.")),
+        },
+        other => other,
+    })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let opts = linux::RunOptions {
         violations_log: args.violations_log,

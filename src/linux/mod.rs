@@ -9,6 +9,7 @@ pub mod init;
 pub mod landlock;
 pub mod mounts;
 pub mod net;
+pub mod placeholders;
 pub mod process;
 pub mod supervisor;
 pub mod sync;

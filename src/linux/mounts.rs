@@ -66,7 +66,7 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     if plan
         .mounts
         .iter()
-        .any(|m| matches!(m.kind, StepKind::DenyRead { .. }))
+        .any(|m| matches!(m.kind, StepKind::DenyRead { .. } | StepKind::MaskSocket))
     {
         std::fs::write(DENY_FILE, b"").step(|| "creating the deny stub".into())?;
         std::fs::create_dir(DENY_DIR).step(|| "creating the deny stub".into())?;
@@ -423,6 +423,38 @@ impl Ctx {
                     &flags,
                     if *dir { Node::Dir } else { Node::File },
                 )?;
+            }
+            StepKind::MaskSocket => {
+                let rel = dest.strip_prefix("/").unwrap_or(dest);
+                if sys::open_in_root(
+                    self.root.as_raw_fd(),
+                    rel,
+                    libc::O_PATH | libc::O_NOFOLLOW,
+                    0,
+                )
+                .is_err()
+                {
+                    return Ok(());
+                }
+                let stub = open_path(Path::new(DENY_FILE)).step(|| "opening deny stub".into())?;
+                let flags = [
+                    "nosuid".to_string(),
+                    "nodev".to_string(),
+                    "noexec".to_string(),
+                ];
+                if let Err(e) = self.bind_fd(&stub, dest, false, true, &flags, Node::File) {
+                    // Gone meanwhile: nothing left to reach.
+                    if sys::open_in_root(
+                        self.root.as_raw_fd(),
+                        rel,
+                        libc::O_PATH | libc::O_NOFOLLOW,
+                        0,
+                    )
+                    .is_ok()
+                    {
+                        return Err(e);
+                    }
+                }
             }
             StepKind::Mask { dir } => {
                 if *dir {

@@ -62,6 +62,9 @@ pub struct RunOptions {
 /// Runs the plan in the foreground and returns the exit status to use.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     let programs = seccomp_programs(plan)?;
+    // Placeholders exist before the init builds its mounts and go when this function
+    // returns (normally, on error, or after the command was killed).
+    let placeholders = super::placeholders::Placeholders::create(&plan.placeholders)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
         Some(Pty::open()?)
@@ -80,6 +83,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
+            // The child must never release the parent's placeholders, even if it unwinds.
+            std::mem::forget(placeholders);
             drop(sup_chan);
             drop(sigfd);
             init::main(InitArgs {
@@ -142,6 +147,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     if let Some(p) = proxy {
         p.shutdown();
     }
+    placeholders.release();
     Ok(code)
 }
 

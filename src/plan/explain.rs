@@ -96,6 +96,7 @@ pub fn render_text(plan: &Plan) -> String {
                     "/dev/null"
                 }
             ),
+            StepKind::MaskSocket => "unix socket: unreadable stub (connect fails)".into(),
             StepKind::ReadOnly => "read-only re-bind (submounts too)".into(),
         };
         let _ = writeln!(s, "  {:<28} {}   <- {}", m.dest.display(), what, m.origin);

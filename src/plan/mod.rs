@@ -31,6 +31,9 @@ pub struct Plan {
     pub root_readonly: bool,
     /// Mount steps applied in order below the new root, before `pivot_root`.
     pub mounts: Vec<MountStep>,
+    /// Protected paths that do not exist yet (`true` = directory): the supervisor creates
+    /// placeholders for them before the sandbox starts and removes them afterwards.
+    pub placeholders: Vec<(PathBuf, bool)>,
     pub landlock: LandlockPlan,
     pub seccomp: SeccompPlan,
     pub process: ProcessSpec,
@@ -129,7 +132,11 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         ));
     }
     let id_maps = id_maps(policy, caller)?;
-    let (mounts, writable) = mounts::plan_mounts(policy)?;
+    let mounts::MountPlan {
+        steps: mounts,
+        writable,
+        placeholders,
+    } = mounts::plan_mounts(policy)?;
     let allow_nested = policy.sandbox.allow_nested_user_namespaces.unwrap_or(false);
     // The built-ins are chained into one program (one filter to attach instead of
     // four), guard first: a foreign architecture is killed before anything else.
@@ -178,6 +185,7 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         root: policy.root.clone(),
         root_readonly: policy.root_readonly,
         mounts,
+        placeholders,
         landlock: LandlockPlan {
             writable,
             stdio_files: true,

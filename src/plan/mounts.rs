@@ -66,6 +66,9 @@ pub enum StepKind {
         dir: bool,
         keep: Vec<(PathBuf, bool)>,
     },
+    /// Cover a host unix socket with the unreadable stub; skipped if the socket went away
+    /// between planning and mounting (sockets come and go).
+    MaskSocket,
     /// OCI `maskedPaths`: `/dev/null` over files, an empty read-only tmpfs over directories.
     Mask {
         dir: bool,
@@ -76,9 +79,21 @@ pub enum StepKind {
 
 const DEV_FLAGS: &[&str] = &["nosuid", "noexec"];
 
-/// Returns the ordered steps and the Landlock-writable destinations.
-pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
+/// The mount part of a plan.
+#[derive(Debug, Default)]
+pub struct MountPlan {
+    pub steps: Vec<MountStep>,
+    /// Landlock-writable destinations.
+    pub writable: Vec<PathBuf>,
+    /// Protected paths that do not exist yet: the supervisor creates a placeholder for
+    /// each (`true` = directory) before the sandbox starts and removes it afterwards.
+    pub placeholders: Vec<(PathBuf, bool)>,
+}
+
+/// Returns the ordered steps, the Landlock-writable destinations and the placeholders.
+pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
     let mut steps = Vec::new();
+    let mut placeholders = Vec::new();
     let has = |d: &str| policy.mounts.iter().any(|m| m.destination == Path::new(d));
     let step = |dest: &str, kind: StepKind, origin: &str| MountStep {
         dest: PathBuf::from(dest),
@@ -182,7 +197,32 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
                         "empty path; remove the entry",
                     ));
                 }
-                let p = PathBuf::from(e.path());
+                if (field == "denyRead" || field == "allowRead")
+                    && crate::policy::glob::is_glob_entry(e)
+                {
+                    // srt v0.0.83: read globs are expanded at plan time by walking the tree.
+                    let opts = crate::policy::glob::ExpandOptions {
+                        field: &format!("filesystem.{field}[{i}]"),
+                        max_entries: crate::policy::glob::DEFAULT_MAX_ENTRIES,
+                    };
+                    let exp = crate::policy::glob::expand_with(e.path(), &opts).map_err(|err| {
+                        Error::ConfigText {
+                            file: policy.origin.clone(),
+                            text: format!("sandbox.{err}"),
+                        }
+                    })?;
+                    out.extend(exp.matches);
+                    if field == "denyRead" {
+                        out.extend(exp.unlistable); // fail closed
+                    }
+                    continue;
+                }
+                let raw = if field == "allowWrite" || field == "denyWrite" {
+                    crate::policy::glob::strip_trailing_globstar(e.path())
+                } else {
+                    e.path()
+                };
+                let p = PathBuf::from(raw);
                 if std::fs::symlink_metadata(&p).is_ok() {
                     out.push(p);
                 } else {
@@ -208,6 +248,90 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
                 },
                 origin: "sandbox.filesystem.allowWrite".into(),
             });
+        }
+        // srt's mandatory denies (dangerous files) beneath the writable paths.
+        let roots: Vec<PathBuf> = steps
+            .iter()
+            .filter(|s| s.origin == "sandbox.filesystem.allowWrite")
+            .map(|s| s.dest.clone())
+            .collect();
+        if !roots.is_empty() {
+            let depth = policy.sandbox.mandatory_deny_search_depth.unwrap_or(3);
+            let allow_git_config = fs.allow_git_config.unwrap_or(false);
+            let found = crate::policy::mandatory::scan(&roots, depth, allow_git_config);
+            // Directories the walk had no budget for are protected whole (fail closed).
+            let mut protected = found.existing;
+            protected.extend(found.unscanned);
+            // Paths that do not exist yet are protected where the command works: its cwd.
+            let cwd = std::fs::canonicalize(&policy.process.cwd)
+                .unwrap_or_else(|_| policy.process.cwd.clone());
+            if roots.iter().any(|r| cwd.starts_with(r)) {
+                for m in missing_protected(&cwd, depth, allow_git_config) {
+                    // Missing parents (`.claude` for `.claude/commands`) get plain
+                    // placeholder directories: created for the mount point, writable,
+                    // removed afterwards if the command left them empty.
+                    let mut parents: Vec<PathBuf> = m
+                        .ancestors()
+                        .skip(1)
+                        .take_while(|a| a.starts_with(&cwd) && *a != cwd.as_path())
+                        .filter(|a| std::fs::symlink_metadata(a).is_err())
+                        .map(Path::to_path_buf)
+                        .collect();
+                    parents.reverse();
+                    for a in parents {
+                        if !placeholders.iter().any(|(p, _)| *p == a) {
+                            placeholders.push((a, true));
+                        }
+                    }
+                    placeholders.push((m.clone(), placeholder_is_dir(&m)));
+                    protected.push(m);
+                }
+            }
+            protected.sort();
+            protected.dedup();
+            // Pin every directory between a protected path and its writable root as a
+            // mount point, so `mv .git aside && mkdir .git` fails with EBUSY instead of
+            // making a fresh, unprotected .git/hooks.
+            let mut pins: Vec<PathBuf> = Vec::new();
+            for p in &protected {
+                let Some(root) = roots
+                    .iter()
+                    .filter(|r| p.starts_with(r))
+                    .max_by_key(|r| r.components().count())
+                else {
+                    continue;
+                };
+                let mut a = p.parent().map(Path::to_path_buf);
+                while let Some(dir) = a {
+                    if !dir.starts_with(root) || dir == *root {
+                        break;
+                    }
+                    pins.push(dir.clone());
+                    a = dir.parent().map(Path::to_path_buf);
+                }
+            }
+            pins.sort_by_key(|p| p.components().count());
+            pins.dedup();
+            for dir in pins {
+                steps.push(MountStep {
+                    dest: dir.clone(),
+                    kind: StepKind::Bind {
+                        source: dir,
+                        recursive: true,
+                        readonly: false,
+                        flags: strs(&["nosuid", "nodev"]),
+                        propagation: None,
+                    },
+                    origin: "mandatory deny (ancestor pin)".into(),
+                });
+            }
+            for p in protected {
+                steps.push(MountStep {
+                    dest: p,
+                    kind: StepKind::ReadOnly,
+                    origin: "mandatory deny".into(),
+                });
+            }
         }
         for p in existing(&fs.deny_write, "denyWrite")? {
             let dest = std::fs::canonicalize(&p).unwrap_or(p);
@@ -293,10 +417,7 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
                 }
                 steps.push(MountStep {
                     dest: sock,
-                    kind: StepKind::DenyRead {
-                        dir: false,
-                        keep: Vec::new(),
-                    },
+                    kind: StepKind::MaskSocket,
                     origin: "host unix socket".into(),
                 });
             }
@@ -343,7 +464,54 @@ pub fn plan_mounts(policy: &Policy) -> Result<(Vec<MountStep>, Vec<PathBuf>)> {
             writable.push(s.dest.clone());
         }
     }
-    Ok((steps, writable))
+    Ok(MountPlan {
+        steps,
+        writable,
+        placeholders,
+    })
+}
+
+/// Protected paths below `cwd` that do not exist yet, each named in full. The scan
+/// reports only the first missing component (`.claude` for `.claude/commands`);
+/// protecting that whole directory would also block `.claude/notes.md`, which srt
+/// allows, so it is expanded back to the dangerous paths beneath it.
+fn missing_protected(cwd: &Path, depth: u32, allow_git_config: bool) -> Vec<PathBuf> {
+    use crate::policy::mandatory::{scan, DANGEROUS_DIRS, DANGEROUS_FILES};
+    let mut full: Vec<PathBuf> = DANGEROUS_FILES
+        .iter()
+        .chain(DANGEROUS_DIRS)
+        .map(|n| cwd.join(n))
+        .collect();
+    full.push(cwd.join(".git/hooks"));
+    if !allow_git_config {
+        full.push(cwd.join(".git/config"));
+    }
+    let mut out = Vec::new();
+    for m in scan(&[cwd.to_path_buf()], depth, allow_git_config).missing {
+        let under: Vec<&PathBuf> = full
+            .iter()
+            .filter(|f| f.starts_with(&m) && std::fs::symlink_metadata(f).is_err())
+            .collect();
+        if under.is_empty() {
+            out.push(m);
+        } else {
+            out.extend(under.into_iter().cloned());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a missing protected path gets a directory placeholder (dangerous
+/// directories, `.git/hooks`) or a file (dotfiles, `.git/config`).
+fn placeholder_is_dir(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    !(crate::policy::mandatory::DANGEROUS_FILES
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name))
+        || p.ends_with(".git/config")
+        || p.ends_with(".git"))
 }
 
 /// Listening pathname unix sockets of the host's network namespace that exist in the

@@ -89,6 +89,12 @@ fn bins() -> &'static Bins {
             std::fs::copy(from, &to).unwrap();
             std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
+        // Remove the copies when the test binary exits (statics are never dropped).
+        extern "C" fn cleanup() {
+            let _ =
+                std::fs::remove_dir_all(format!("/tmp/srt-runc-test-bin-{}", std::process::id()));
+        }
+        unsafe { libc::atexit(cleanup) };
         Bins { dir }
     })
 }

@@ -1,0 +1,223 @@
+//! Placeholders for protected paths that do not exist yet.
+//!
+//! A sandboxed command must not be able to *create* `.bashrc` or `.git/hooks/pre-commit`
+//! in a writable project. Mounts can only cover names that exist, and no kernel
+//! mechanism available here denies creating one name in a writable directory, so the
+//! supervisor creates an empty placeholder (file mode 000, or an empty directory) on the
+//! host before the sandbox starts; the plan re-binds it read-only inside the sandbox,
+//! where it can be neither written, removed nor renamed (it is a mount point).
+//!
+//! Nothing may stay behind: the supervisor removes the placeholders after the command
+//! exits, also when the command was SIGKILLed. Concurrent sandboxes of the same user may
+//! share a placeholder — removing it while another sandbox still has it mounted would
+//! silently drop that sandbox's protection (the kernel detaches mounts on an unlinked
+//! dentry) — so a registry under the user's runtime directory, guarded by `flock`,
+//! records which live supervisors use each placeholder. The last one removes it. If a
+//! supervisor is SIGKILLed, the next run of the same user finds its dead pid in the
+//! registry and removes what it left.
+//!
+//! A placeholder is removed only if it is still the very inode we created and still
+//! empty, so a file the user created meanwhile is never deleted.
+
+use crate::error::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Entry {
+    dir: bool,
+    dev: u64,
+    ino: u64,
+    owners: Vec<i32>,
+}
+
+type Registry = BTreeMap<PathBuf, Entry>;
+
+/// The placeholders this run uses; call [`Placeholders::release`] when the sandbox ends.
+#[derive(Debug, Default)]
+pub struct Placeholders {
+    paths: Vec<PathBuf>,
+    dir: Option<PathBuf>,
+}
+
+/// The per-user directory holding the registry.
+pub fn registry_dir() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/srt-runc");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("srt-runc"),
+        _ => PathBuf::from(format!("/tmp/srt-runc-{}", nix::unistd::geteuid())),
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    pid == std::process::id() as i32
+        || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+/// Runs `f` on the registry with an exclusive lock held.
+fn with_registry<T>(dir: &Path, f: impl FnOnce(&mut Registry) -> T) -> Result<T> {
+    std::fs::create_dir_all(dir).step(|| format!("creating {}", dir.display()))?;
+    let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let path = dir.join("placeholders.json");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .step(|| format!("opening {}", path.display()))?;
+    nix::fcntl::Flock::lock(
+        file.try_clone().step(|| "dup registry".into())?,
+        nix::fcntl::FlockArg::LockExclusive,
+    )
+    .map_err(|(_, e)| e)
+    .step(|| format!("locking {}", path.display()))
+    .map(|guard| {
+        let mut text = String::new();
+        let _ = file.read_to_string(&mut text);
+        let mut reg: Registry = serde_json::from_str(&text).unwrap_or_default();
+        let out = f(&mut reg);
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = file.write_all(serde_json::to_string(&reg).unwrap_or_default().as_bytes());
+        drop(guard);
+        out
+    })
+}
+
+/// Removes `path` if it is still our empty placeholder.
+fn remove_if_ours(path: &Path, e: &Entry) {
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if m.dev() != e.dev || m.ino() != e.ino {
+        return;
+    }
+    if e.dir {
+        let _ = std::fs::remove_dir(path); // fails, as it should, if no longer empty
+    } else if m.len() == 0 && m.file_type().is_file() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Drops dead owners; removes placeholders nobody alive uses, deepest first so that a
+/// placeholder parent directory can go once its placeholder children are gone.
+fn sweep(reg: &mut Registry) {
+    let mut dead: Vec<PathBuf> = Vec::new();
+    for (path, e) in reg.iter_mut() {
+        e.owners.retain(|p| alive(*p));
+        if e.owners.is_empty() {
+            dead.push(path.clone());
+        }
+    }
+    dead.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for path in dead {
+        if let Some(e) = reg.remove(&path) {
+            remove_if_ours(&path, &e);
+        }
+    }
+}
+
+impl Placeholders {
+    /// Creates (or joins) placeholders for `wanted` paths (`(path, is_dir)`), and cleans
+    /// up after dead supervisors of the same user first.
+    pub fn create(wanted: &[(PathBuf, bool)]) -> Result<Placeholders> {
+        let dir = registry_dir();
+        if wanted.is_empty() {
+            // Still sweep leftovers of a killed supervisor, cheaply, if a registry exists.
+            if dir.join("placeholders.json").exists() {
+                with_registry(&dir, sweep)?;
+            }
+            return Ok(Placeholders::default());
+        }
+        let me = std::process::id() as i32;
+        let result = with_registry(&dir, |reg| -> Result<Vec<PathBuf>> {
+            sweep(reg);
+            let mut used = Vec::new();
+            for (path, is_dir) in wanted {
+                if let Some(e) = reg.get_mut(path) {
+                    e.owners.push(me);
+                    used.push(path.clone());
+                    continue;
+                }
+                let made = if *is_dir {
+                    std::fs::create_dir(path)
+                } else {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode_000()
+                        .open(path)
+                        .map(|_| ())
+                };
+                match made {
+                    Ok(()) => {
+                        let m = std::fs::symlink_metadata(path).step(|| format!("stat {}", path.display()))?;
+                        reg.insert(path.clone(), Entry { dir: *is_dir, dev: m.dev(), ino: m.ino(), owners: vec![me] });
+                        used.push(path.clone());
+                    }
+                    // Created meanwhile by someone else: it exists now and is protected
+                    // as an existing path would be.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(crate::error::Error::setup(
+                            format!("creating the placeholder {} (a protected path that does not exist yet)", path.display()),
+                            e,
+                        ))
+                    }
+                }
+            }
+            Ok(used)
+        })?;
+        Ok(Placeholders {
+            paths: result?,
+            dir: Some(dir),
+        })
+    }
+
+    /// The placeholder paths in use by this run.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// Gives up this run's use of its placeholders, removing those nobody else uses.
+    pub fn release(mut self) {
+        self.release_inner();
+    }
+
+    fn release_inner(&mut self) {
+        let Some(dir) = self.dir.take() else { return };
+        let me = std::process::id() as i32;
+        let paths = std::mem::take(&mut self.paths);
+        let _ = with_registry(&dir, |reg| {
+            for p in &paths {
+                if let Some(e) = reg.get_mut(p) {
+                    e.owners.retain(|o| *o != me);
+                }
+            }
+            sweep(reg);
+        });
+    }
+}
+
+impl Drop for Placeholders {
+    fn drop(&mut self) {
+        self.release_inner();
+    }
+}
+
+trait Mode000 {
+    fn mode_000(&mut self) -> &mut Self;
+}
+
+impl Mode000 for std::fs::OpenOptions {
+    /// Mode 000: nobody, the sandbox included, can open the placeholder itself.
+    fn mode_000(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(self, 0)
+    }
+}
