@@ -65,7 +65,18 @@ enum Cmd {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Which backend's plan to print: `linux` (mounts, Landlock, seccomp) or `macos`
+        /// (the Seatbelt profile and its parameters). Works on any OS.
+        #[arg(long, value_enum, default_value = "linux")]
+        platform: Platform,
     },
+}
+
+/// The backend `explain` describes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Platform {
+    Linux,
+    Macos,
 }
 
 /// Runs the CLI and returns the process exit status.
@@ -123,9 +134,17 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
                 Ok(1)
             }
         },
-        Cmd::Explain { bundle, json } => {
+        Cmd::Explain {
+            bundle,
+            json,
+            platform,
+        } => {
             let bundle = bundle.unwrap_or_else(|| PathBuf::from("."));
             let policy = policy::oci::load_bundle(&bundle)?;
+            if platform == Platform::Macos {
+                print!("{}", crate::macos::profile::explain(&policy)?);
+                return Ok(0);
+            }
             let plan = plan::build(&policy, plan::Caller::current())?;
             if json {
                 println!(

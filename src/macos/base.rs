@@ -8,6 +8,10 @@
 use super::sbpl::Writer;
 
 /// Mach services a command may look up. Each is a capability, so the list is short.
+/// Left out on purpose: `com.apple.SecurityServer` (the keychain daemon: items whose
+/// ACL trusts any app could be read), `com.apple.trustd.agent` (fetches OCSP/CRL URLs
+/// on the caller's behalf, an exfiltration channel — srt v83 drops it too) and
+/// `com.apple.cfprefsd.*` (would write preferences outside the sandbox).
 pub const MACH_SERVICES: &[(&str, &str)] = &[
     (
         "com.apple.system.opendirectoryd.libinfo",
@@ -34,10 +38,6 @@ pub const MACH_SERVICES: &[(&str, &str)] = &[
     (
         "com.apple.securityd.xpc",
         "Security.framework calls made by TLS stacks (certificate evaluation)",
-    ),
-    (
-        "com.apple.SecurityServer",
-        "keychain-less Security.framework initialisation",
     ),
     (
         "com.apple.coreservices.launchservicesd",

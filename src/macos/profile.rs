@@ -119,3 +119,23 @@ pub fn generate(policy: &Policy, opts: &ProfileOptions) -> Result<Profile, Macos
     let (text, params) = w.finish();
     Ok(Profile { text, params })
 }
+
+/// The profile `srt-runc explain --platform macos` prints: a fixed tag and the
+/// proxy's default port stand in for the per-run random values.
+pub fn explain(policy: &Policy) -> Result<String, MacosError> {
+    let opts = ProfileOptions {
+        log_tag: LogTag::new("SRT_RUNC_EXPLAIN")?,
+        proxy_port: policy
+            .sandbox
+            .network
+            .as_ref()
+            .map(|_| crate::plan::PROXY_PORT),
+        tmp_dir: Some("/private/tmp/srt-runc-RUN".to_string()),
+    };
+    let mut s = String::from(
+        "; srt-runc explain --platform macos: the log tag, proxy port and temp dir are\n\
+         ; placeholders; each run uses its own.\n",
+    );
+    s.push_str(&generate(policy, &opts)?.render());
+    Ok(s)
+}
