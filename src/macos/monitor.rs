@@ -55,8 +55,10 @@ pub fn parse_line(line: &str, tag: &LogTag) -> Option<Violation> {
         return None;
     }
     let rest = &msg[msg.find("Sandbox: ")? + "Sandbox: ".len()..];
-    let open = rest.find('(')?;
-    let close = open + rest[open..].find(')')?;
+    // `NAME(PID) deny`: the name itself may contain parentheses, so take the pid
+    // group right before " deny".
+    let close = rest.find(") deny")?;
+    let open = rest[..close].rfind('(')?;
     let process = rest[..open].to_string();
     let pid = rest[open + 1..close].parse().ok()?;
     let after = rest[close + 1..].trim_start();

@@ -51,8 +51,8 @@ pub fn write(
         w.allow(&["system-socket"], &["(socket-domain AF_UNIX)".to_string()]);
         let (local, remote) = if all_unix {
             (
-                vec!["(local unix-socket (path-regex \"^/\"))".to_string()],
-                vec!["(remote unix-socket (path-regex \"^/\"))".to_string()],
+                vec!["(local unix-socket (path-regex \"^/.*$\"))".to_string()],
+                vec!["(remote unix-socket (path-regex \"^/.*$\"))".to_string()],
             )
         } else {
             let mut local = Vec::new();
