@@ -4,7 +4,7 @@
 
 mod macos_support;
 
-use macos_support::{check, Expect, Sx};
+use macos_support::{check, Expect, Rule, Sx};
 use srt_runc::macos::{generate, LogTag, Profile, ProfileOptions};
 use srt_runc::policy::oci::parse_config;
 use srt_runc::policy::Policy;
@@ -36,7 +36,7 @@ fn profile_for(p: &Policy) -> Profile {
     generate(p, &opts).unwrap()
 }
 
-fn checked(p: &Policy) -> (Profile, Vec<(String, Vec<String>, Vec<Sx>)>) {
+fn checked(p: &Policy) -> (Profile, Vec<Rule>) {
     let prof = profile_for(p);
     let disabled = p
         .sandbox
@@ -161,7 +161,7 @@ fn golden_profiles() {
 }
 
 /// The (action, ops) positions of rules, for ordering asserts.
-fn position(rules: &[(String, Vec<String>, Vec<Sx>)], action: &str, op: &str) -> Vec<usize> {
+fn position(rules: &[Rule], action: &str, op: &str) -> Vec<usize> {
     rules
         .iter()
         .enumerate()

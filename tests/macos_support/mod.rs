@@ -131,6 +131,9 @@ pub fn parse(text: &str) -> Result<Vec<Sx>, String> {
     Ok(stack.pop().unwrap())
 }
 
+/// One rule: action (`allow`/`deny`), operations, filters (without the tag).
+pub type Rule = (String, Vec<String>, Vec<Sx>);
+
 /// What [`check`] needs to know about the profile.
 pub struct Expect<'a> {
     pub tag: &'a str,
@@ -140,7 +143,7 @@ pub struct Expect<'a> {
 }
 
 /// Checks a whole profile; returns the rules as (action, ops, filters) for further asserts.
-pub fn check(text: &str, exp: &Expect) -> Result<Vec<(String, Vec<String>, Vec<Sx>)>, String> {
+pub fn check(text: &str, exp: &Expect) -> Result<Vec<Rule>, String> {
     let forms = parse(text)?;
     let mut it = forms.iter();
     if it.next() != Some(&list(vec![sym("version"), sym("1")])) {
