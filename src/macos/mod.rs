@@ -44,6 +44,9 @@ pub enum MacosError {
     /// The policy has a network section but no proxy port was given.
     #[error("the policy allows network access through the proxy, but no proxy port was given")]
     MissingProxyPort,
+    /// The policy asks for something Seatbelt cannot do.
+    #[error("{0}")]
+    Unsupported(String),
     /// A host operation failed while starting a run.
     #[error("{step}: {source}")]
     Io {

@@ -31,6 +31,15 @@ fn io(step: &str) -> impl FnOnce(std::io::Error) -> MacosError + '_ {
 
 /// Runs `policy.process` sandboxed and returns its exit status (128+n on signal n).
 pub fn run(policy: &Policy, opts: &RunOptions) -> Result<i32, Error> {
+    // Seatbelt confines a process on the host file system; there is no new root and
+    // there are no mounts, so a bundle that needs them cannot be honoured.
+    if policy.root != std::path::Path::new("/") || !policy.mounts.is_empty() {
+        return Err(MacosError::Unsupported(format!(
+            "{}: on macOS the sandbox runs on the host file system; set root.path to \"/\" and remove mounts",
+            policy.origin
+        ))
+        .into());
+    }
     let tag = LogTag::random();
     let tmp = std::env::temp_dir().join(tag.as_str());
     std::fs::DirBuilder::new()
