@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod error;
 pub mod linux;
+pub mod macos;
 pub mod plan;
 pub mod policy;
 pub mod proxy;

@@ -108,9 +108,20 @@ enum Cmd {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Which backend's plan to print: `linux` (mounts, Landlock, seccomp) or `macos`
+        /// (the Seatbelt profile and its parameters). Works on any OS.
+        #[arg(long, value_enum, default_value = "linux")]
+        platform: Platform,
     },
     /// srt-compatible: run a command on the host filesystem under an srt settings file.
     Sandbox(SandboxArgs),
+}
+
+/// The backend `explain` describes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Platform {
+    Linux,
+    Macos,
 }
 
 /// Runs the CLI and returns the process exit status.
@@ -183,6 +194,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             bundle,
             settings,
             json,
+            platform,
         } => {
             let policy = match settings {
                 Some(s) => {
@@ -195,6 +207,10 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
                 }
                 None => policy::oci::load_bundle(&bundle.unwrap_or_else(|| PathBuf::from(".")))?,
             };
+            if platform == Platform::Macos {
+                print!("{}", crate::macos::profile::explain(&policy)?);
+                return Ok(0);
+            }
             let plan = plan::build(&policy, plan::Caller::current())?;
             if json {
                 println!(
