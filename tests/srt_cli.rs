@@ -167,6 +167,18 @@ fn mandatory_denies_existing_and_missing_and_nothing_left_behind() {
             "{}: host tree differs (placeholders left behind?)",
             user.label()
         );
+        let registry = if user.is_root() {
+            PathBuf::from("/run/srt-runc/placeholders.json")
+        } else {
+            PathBuf::from(format!("/tmp/srt-runc-{}/placeholders.json", user.uid))
+        };
+        // Other tests may hold placeholders concurrently; none may be ours.
+        let reg = std::fs::read_to_string(&registry).unwrap_or_default();
+        assert!(
+            !reg.contains(s.path.to_str().unwrap()),
+            "{}: registry still lists our placeholders: {reg}",
+            user.label()
+        );
     }
 }
 
@@ -329,6 +341,27 @@ fn srt_integration_behaviours() {
         // Empty allow list: HTTP, HTTPS, DNS all blocked (the proxy answers 403).
         let out = sandbox(user, cwd, &settings(&["."]), "curl -s -o /dev/null -w '%{http_code}\\n' http://example.com/; curl -s -o /dev/null -w '%{http_code}\\n' https://example.com/; getent hosts example.com || echo dns-blocked");
         assert_eq!(ok(&out), "403\n000\ndns-blocked\n", "{}", user.label());
+        // The denial message, and srt's wildcard matrix: `*.github.com` allows subdomains
+        // (the proxy then fails to resolve them offline: not a 403), never the apex or
+        // look-alikes.
+        let mut st = settings(&["."]);
+        st["network"]["allowedDomains"] = json!(["*.github.com"]);
+        let out = sandbox(user, cwd, &st, "curl -s http://github.com/; echo; for h in api.github.com github.com malicious-github.com raw.githubusercontent.com; do echo \"$h $(curl -s -o /dev/null -w '%{http_code}' http://$h/)\"; done");
+        let t = ok(&out);
+        assert!(
+            t.starts_with("Connection blocked by network allowlist\n"),
+            "{}: {t}",
+            user.label()
+        );
+        for (h, denied) in [
+            ("api.github.com", false),
+            ("github.com", true),
+            ("malicious-github.com", true),
+            ("raw.githubusercontent.com", true),
+        ] {
+            let line = t.lines().find(|l| l.starts_with(&format!("{h} "))).unwrap();
+            assert_eq!(line.ends_with(" 403"), denied, "{}: {line}", user.label());
+        }
         // Exit codes and signals.
         for (script, code) in [
             ("exit 0", 0),

@@ -59,35 +59,46 @@ fn alive(pid: i32) -> bool {
         || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
 
-/// Runs `f` on the registry with an exclusive lock held.
+/// Runs `f` on the registry with an exclusive lock held. When the registry ends up
+/// empty, the file (and its directory, if empty) is removed, so no state is left once
+/// nothing is in use.
 fn with_registry<T>(dir: &Path, f: impl FnOnce(&mut Registry) -> T) -> Result<T> {
-    std::fs::create_dir_all(dir).step(|| format!("creating {}", dir.display()))?;
-    let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
     let path = dir.join("placeholders.json");
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .step(|| format!("opening {}", path.display()))?;
-    nix::fcntl::Flock::lock(
-        file.try_clone().step(|| "dup registry".into())?,
-        nix::fcntl::FlockArg::LockExclusive,
-    )
-    .map_err(|(_, e)| e)
-    .step(|| format!("locking {}", path.display()))
-    .map(|guard| {
-        let mut text = String::new();
-        let _ = file.read_to_string(&mut text);
-        let mut reg: Registry = serde_json::from_str(&text).unwrap_or_default();
-        let out = f(&mut reg);
+    let (mut file, guard) = loop {
+        std::fs::create_dir_all(dir).step(|| format!("creating {}", dir.display()))?;
+        let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .step(|| format!("opening {}", path.display()))?;
+        let guard = nix::fcntl::Flock::lock(
+            file.try_clone().step(|| "dup registry".into())?,
+            nix::fcntl::FlockArg::LockExclusive,
+        )
+        .map_err(|(_, e)| e)
+        .step(|| format!("locking {}", path.display()))?;
+        // The previous holder may have removed the file while we waited for the lock.
+        if file.metadata().map(|m| m.nlink() > 0).unwrap_or(false) {
+            break (file, guard);
+        }
+    };
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let mut reg: Registry = serde_json::from_str(&text).unwrap_or_default();
+    let out = f(&mut reg);
+    if reg.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir(dir);
+    } else {
         let _ = file.set_len(0);
         let _ = file.rewind();
         let _ = file.write_all(serde_json::to_string(&reg).unwrap_or_default().as_bytes());
-        drop(guard);
-        out
-    })
+    }
+    drop(guard);
+    Ok(out)
 }
 
 /// Removes `path` if it is still our empty placeholder.
