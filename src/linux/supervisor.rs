@@ -162,22 +162,11 @@ fn start_proxy(
             "proxy listeners received but the plan has no proxy".into(),
         ));
     };
-    let policy =
-        crate::proxy::NetworkPolicy::new(&settings.allowed_domains, &settings.denied_domains)
-            .map_err(|e| Error::ConfigText {
-                file: plan.origin.clone(),
-                text: format!("sandbox.{e}"),
-            })?
-            .with_denied_reasons(settings.denied_domain_reasons.clone().into_iter().collect())
-            .with_strict_allowlist(settings.strict_allowlist.unwrap_or(false));
-    let mut config = crate::proxy::ProxyConfig::new(policy);
-    for (name, addrs) in &settings.resolve {
-        let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
-        config.resolve_overrides.insert(name.clone(), ips);
-    }
-    if let Some(ms) = settings.connect_timeout_ms {
-        config.connect_timeout = std::time::Duration::from_millis(ms);
-    }
+    let mut config =
+        crate::proxy::ProxyConfig::from_settings(settings).map_err(|e| Error::ConfigText {
+            file: plan.origin.clone(),
+            text: format!("sandbox.{e}"),
+        })?;
     if let Some(path) = &opts.violations_log {
         let f = std::fs::OpenOptions::new()
             .create(true)

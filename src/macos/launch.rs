@@ -53,43 +53,14 @@ pub fn launch(
     }
 }
 
-/// The same variable set as the Linux plan (`plan::proxy_env`), pointing at the
-/// proxy's random port on 127.0.0.1 instead of the fixed in-namespace port 3128.
+/// The same variable set as the Linux plan, pointing at the proxy's random port on
+/// 127.0.0.1 instead of the fixed in-namespace port 3128.
 pub fn proxy_env(port: u16, connect_helper: &str) -> Vec<(String, String)> {
-    let http = format!("http://127.0.0.1:{port}");
-    let socks = format!("socks5h://127.0.0.1:{port}");
-    let mut out = Vec::new();
-    for k in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "GRPC_PROXY",
-        "DOCKER_HTTP_PROXY",
-        "DOCKER_HTTPS_PROXY",
-    ] {
-        out.push((k.to_string(), http.clone()));
-        if !k.starts_with("DOCKER") {
-            out.push((k.to_ascii_lowercase(), http.clone()));
-        }
-    }
-    out.push(("FTP_PROXY".into(), socks.clone()));
-    out.push(("ftp_proxy".into(), socks));
-    out.push(("RSYNC_PROXY".into(), format!("127.0.0.1:{port}")));
-    out.push(("NO_PROXY".into(), "localhost,127.0.0.1,::1".into()));
-    out.push(("no_proxy".into(), "localhost,127.0.0.1,::1".into()));
-    out.push((
-        "GIT_SSH_COMMAND".into(),
-        format!(
-            "ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{} connect --proxy 127.0.0.1:{port} %h %p'",
-            shell_quote_inner(connect_helper)
-        ),
-    ));
-    out
-}
-
-/// `helper` for use inside single quotes in GIT_SSH_COMMAND: `'` becomes `'\''`.
-fn shell_quote_inner(helper: &str) -> String {
-    helper.replace('\'', r"'\''")
+    let helper = connect_helper.replace('\'', r"'\''");
+    crate::plan::proxy_env_vars(
+        &format!("127.0.0.1:{port}"),
+        &format!("'{helper} connect --proxy 127.0.0.1:{port} %h %p'"),
+    )
 }
 
 fn set(env: &mut Vec<(String, String)>, k: &str, v: &str) {

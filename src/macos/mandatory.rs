@@ -11,20 +11,11 @@
 
 use super::escape::regex_literal_ci;
 
-/// Files that are never writable.
-pub const FILES: &[&str] = &[
-    ".gitconfig",
-    ".gitmodules",
-    ".bashrc",
-    ".bash_profile",
-    ".zshrc",
-    ".zprofile",
-    ".profile",
-    ".ripgreprc",
-    ".mcp.json",
-];
+/// Files that are never writable: the same list as on Linux.
+pub const FILES: &[&str] = crate::policy::mandatory::DANGEROUS_FILES;
 
-/// Directories whose whole subtree is never writable.
+/// Directories whose whole subtree is never writable: Linux's list plus `.git/hooks`
+/// (which Linux finds per `.git` directory during its walk).
 pub const DIRECTORIES: &[&str] = &[
     ".vscode",
     ".idea",

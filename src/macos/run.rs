@@ -146,18 +146,8 @@ fn report(
 
 /// The proxy on 127.0.0.1 at a random port, enforcing the policy's domain rules.
 fn start_proxy(n: &NetworkSettings, opts: &RunOptions) -> Result<crate::proxy::ProxyHandle, Error> {
-    let policy = crate::proxy::NetworkPolicy::new(&n.allowed_domains, &n.denied_domains)
-        .map_err(|e| Error::SetupMsg(format!("sandbox.{e}")))?
-        .with_denied_reasons(n.denied_domain_reasons.clone().into_iter().collect())
-        .with_strict_allowlist(n.strict_allowlist.unwrap_or(false));
-    let mut config = crate::proxy::ProxyConfig::new(policy);
-    for (name, addrs) in &n.resolve {
-        let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
-        config.resolve_overrides.insert(name.clone(), ips);
-    }
-    if let Some(ms) = n.connect_timeout_ms {
-        config.connect_timeout = std::time::Duration::from_millis(ms);
-    }
+    let mut config = crate::proxy::ProxyConfig::from_settings(n)
+        .map_err(|e| Error::SetupMsg(format!("sandbox.{e}")))?;
     if let Some(path) = &opts.violations_log {
         let f = std::fs::OpenOptions::new()
             .create(true)

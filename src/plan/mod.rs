@@ -236,8 +236,20 @@ fn validate_network(policy: &Policy, n: &NetworkSettings) -> Result<()> {
 /// serves HTTP and SOCKS5, so the HTTP URL works for ALL_PROXY too (clients without
 /// SOCKS support then still work).
 fn proxy_env(p: &mut ProcessSpec) {
-    let http = format!("http://127.0.0.1:{PROXY_PORT}");
-    let socks = format!("socks5h://127.0.0.1:{PROXY_PORT}");
+    for (k, v) in proxy_env_vars(
+        &format!("127.0.0.1:{PROXY_PORT}"),
+        &format!("'{CONNECT_HELPER} connect %h %p'"),
+    ) {
+        set_env(p, &k, &v);
+    }
+}
+
+/// The proxy variables for a proxy at `addr` (`host:port`); `proxy_command` is ssh's
+/// ProxyCommand, already quoted for the shell. Shared by the Linux plan and macOS.
+pub fn proxy_env_vars(addr: &str, proxy_command: &str) -> Vec<(String, String)> {
+    let http = format!("http://{addr}");
+    let socks = format!("socks5h://{addr}");
+    let mut out = Vec::new();
     for k in [
         "HTTP_PROXY",
         "HTTPS_PROXY",
@@ -246,21 +258,21 @@ fn proxy_env(p: &mut ProcessSpec) {
         "DOCKER_HTTP_PROXY",
         "DOCKER_HTTPS_PROXY",
     ] {
-        set_env(p, k, &http);
+        out.push((k.to_string(), http.clone()));
         if !k.starts_with("DOCKER") {
-            set_env(p, &k.to_ascii_lowercase(), &http);
+            out.push((k.to_ascii_lowercase(), http.clone()));
         }
     }
-    set_env(p, "FTP_PROXY", &socks);
-    set_env(p, "ftp_proxy", &socks);
-    set_env(p, "RSYNC_PROXY", &format!("127.0.0.1:{PROXY_PORT}"));
-    set_env(p, "NO_PROXY", "localhost,127.0.0.1,::1");
-    set_env(p, "no_proxy", "localhost,127.0.0.1,::1");
-    set_env(
-        p,
-        "GIT_SSH_COMMAND",
-        &format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{CONNECT_HELPER} connect %h %p'"),
-    );
+    out.push(("FTP_PROXY".into(), socks.clone()));
+    out.push(("ftp_proxy".into(), socks));
+    out.push(("RSYNC_PROXY".into(), addr.to_string()));
+    out.push(("NO_PROXY".into(), "localhost,127.0.0.1,::1".into()));
+    out.push(("no_proxy".into(), "localhost,127.0.0.1,::1".into()));
+    out.push((
+        "GIT_SSH_COMMAND".into(),
+        format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand={proxy_command}"),
+    ));
+    out
 }
 
 /// Sets `key=value` in the process environment, replacing an earlier value.

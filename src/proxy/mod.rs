@@ -94,6 +94,23 @@ impl std::fmt::Debug for ProxyConfig {
 }
 
 impl ProxyConfig {
+    /// The config for a `"sandbox".network` / srt `network` section: its domain
+    /// policy, static `resolve` map and connect timeout (events are the caller's).
+    pub fn from_settings(n: &crate::policy::NetworkSettings) -> Result<Self, PatternError> {
+        let policy = NetworkPolicy::new(&n.allowed_domains, &n.denied_domains)?
+            .with_denied_reasons(n.denied_domain_reasons.clone().into_iter().collect())
+            .with_strict_allowlist(n.strict_allowlist.unwrap_or(false));
+        let mut config = ProxyConfig::new(policy);
+        for (name, addrs) in &n.resolve {
+            let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+            config.resolve_overrides.insert(name.clone(), ips);
+        }
+        if let Some(ms) = n.connect_timeout_ms {
+            config.connect_timeout = Duration::from_millis(ms);
+        }
+        Ok(config)
+    }
+
     /// A config with the given policy and conservative defaults.
     pub fn new(policy: NetworkPolicy) -> Self {
         ProxyConfig {
