@@ -11,7 +11,9 @@ CARGO        ?= cargo
 RELEASE_BIN  := target/release/srt-runc
 DEBUG_BIN    := target/debug/srt-runc
 TEST_USER    := srt-runc-test
-DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping
+DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
+SRT_ANCHOR   := /opt/srt-anchor
+SRT_VERSION  := 0.0.83
 DEMO         := target/demo
 
 .PHONY: all build run test deps lint bench clean
@@ -33,6 +35,13 @@ deps:
 	@if [ "$$(id -u)" = 0 ] && ! id $(TEST_USER) >/dev/null 2>&1; then \
 	  echo "make: creating the unprivileged test user $(TEST_USER)"; \
 	  useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
+	fi
+	@# The real srt, for tests/srt_side_by_side.rs (it needs bwrap, socat and ripgrep).
+	@if [ ! -x $(SRT_ANCHOR)/node_modules/.bin/srt ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing the reference srt: npm install --prefix $(SRT_ANCHOR) @anthropic-ai/sandbox-runtime@$(SRT_VERSION)"; \
+	    mkdir -p $(SRT_ANCHOR) && npm install --prefix $(SRT_ANCHOR) --no-audit --no-fund @anthropic-ai/sandbox-runtime@$(SRT_VERSION) >/dev/null; \
+	  else echo "make: the reference srt is missing at $(SRT_ANCHOR) (run as root to install it)"; fi; \
 	fi
 
 run: build
