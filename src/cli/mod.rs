@@ -52,6 +52,9 @@ struct SandboxArgs {
     /// Append every network connection attempt to FILE as JSON lines.
     #[arg(long = "violations-log", value_name = "FILE")]
     violations_log: Option<PathBuf>,
+    /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
+    #[arg(long)]
+    weaker: bool,
     /// The command and its arguments (each shell-quoted).
     #[arg(
         trailing_var_arg = true,
@@ -84,6 +87,9 @@ enum Cmd {
         /// Append every network connection attempt (allowed and denied) to FILE as JSON lines.
         #[arg(long = "violations-log", value_name = "FILE")]
         violations_log: Option<PathBuf>,
+        /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
+        #[arg(long)]
+        weaker: bool,
     },
     /// Tunnel stdin/stdout to HOST:PORT through the sandbox proxy (an ssh ProxyCommand).
     Connect {
@@ -115,6 +121,13 @@ enum Cmd {
     },
     /// srt-compatible: run a command on the host filesystem under an srt settings file.
     Sandbox(SandboxArgs),
+    /// What this host supports (namespaces, Landlock, seccomp, cgroups, container) and
+    /// which mode a run would use.
+    Check {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The backend `explain` describes.
@@ -165,13 +178,29 @@ fn init_logging(debug: bool) {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.cmd {
+        Cmd::Check { json } => {
+            let r = crate::linux::check::run();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| Error::SetupMsg(e.to_string()))?
+                );
+            } else {
+                print!("{}", crate::linux::check::render(&r));
+            }
+            Ok(0)
+        }
         Cmd::Run {
             bundle,
             id,
             violations_log,
+            weaker,
         } => {
             let bundle = bundle_for(bundle, &id);
-            let policy = policy::oci::load_bundle(&bundle)?;
+            let mut policy = policy::oci::load_bundle(&bundle)?;
+            if weaker {
+                policy.sandbox.mode = Some(policy::Mode::Weaker);
+            }
             let plan = plan::build(&policy, plan::Caller::current())?;
             linux::run(
                 &plan,
@@ -290,7 +319,10 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     };
     let ignore = settings.ignore_violations.clone().unwrap_or_default();
     let script = command.script();
-    let policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
+    let mut policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
+    if args.weaker {
+        policy.sandbox.mode = Some(policy::Mode::Weaker);
+    }
     // In srt mode a bad value in the settings file is a settings error (exit 1), named
     // as the settings file names it.
     let plan = plan::build(&policy, plan::Caller::current()).map_err(|e| match e {

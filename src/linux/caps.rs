@@ -55,6 +55,20 @@ fn prctl(op: i32, a: u64, b: u64) -> std::io::Result<i32> {
     }
 }
 
+/// Shrinks the bounding set to `sets.bounding` if this process may (CAP_SETPCAP); returns
+/// whether it did. Weaker mode run by an unprivileged user cannot, and needs not:
+/// no_new_privs already stops the command gaining capabilities through exec.
+pub fn try_drop_bounding(sets: &CapabilitySets) -> Result<bool> {
+    let has_setpcap = capget()
+        .map(|(eff, _, _)| eff & (1 << 8) != 0 /* CAP_SETPCAP */)
+        .unwrap_or(false);
+    if !has_setpcap {
+        return Ok(false);
+    }
+    drop_bounding(sets)?;
+    Ok(true)
+}
+
 /// Shrinks the bounding set to `sets.bounding`. Call before changing uid.
 pub fn drop_bounding(sets: &CapabilitySets) -> Result<()> {
     let keep = mask(&sets.bounding)?;
@@ -91,6 +105,12 @@ fn capget() -> Result<(u64, u64, u64)> {
 /// Sets inheritable, effective, permitted and ambient to the configured sets and
 /// verifies the result.
 pub fn apply_and_verify(sets: &CapabilitySets) -> Result<()> {
+    apply_and_verify_with(sets, true)
+}
+
+/// [`apply_and_verify`], optionally without checking the bounding set (see
+/// [`try_drop_bounding`]).
+pub fn apply_and_verify_with(sets: &CapabilitySets, check_bounding: bool) -> Result<()> {
     let (eff, perm, inh, amb, bnd) = (
         mask(&sets.effective)?,
         mask(&sets.permitted)?,
@@ -150,7 +170,7 @@ pub fn apply_and_verify(sets: &CapabilitySets) -> Result<()> {
         )
         .unwrap_or(0)
             == 1;
-        if b != want_b || a != want_a {
+        if (check_bounding && b != want_b) || a != want_a {
             return Err(Error::SetupMsg(format!(
                 "capability drop did not take: capability {cap} bounding={b} ambient={a}"
             )));

@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::plan::LandlockPlan;
 use landlock::{
-    AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, RestrictionStatus, Ruleset,
+    Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, RestrictionStatus, Ruleset,
     RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
@@ -73,5 +73,173 @@ pub fn restrict(plan: &LandlockPlan) -> Result<Outcome> {
         RulesetStatus::NotEnforced => Err(Error::SetupMsg(
             "landlock is not enforced by this kernel (needs Linux 5.13+ with landlock in the LSM list); use weaker mode or enable it".into(),
         )),
+    }
+}
+
+/// Weaker mode (no mount namespace): everything Landlock must do by itself.
+#[derive(Debug, Clone, Default)]
+pub struct WeakerRules {
+    /// Paths to make unreadable inside an otherwise readable host.
+    pub deny_read: Vec<std::path::PathBuf>,
+    /// Paths inside denied ones that stay readable (`allowRead`).
+    pub allow_read: Vec<std::path::PathBuf>,
+    /// Paths beneath which writing is allowed.
+    pub writable: Vec<std::path::PathBuf>,
+    /// The only TCP port the sandbox may connect to (the proxy on host loopback);
+    /// `None` with `confine_tcp` means no TCP connect at all.
+    pub connect_port: Option<u16>,
+    /// Handle TCP connect (and bind unless `allow_bind`).
+    pub confine_tcp: bool,
+    pub allow_bind: bool,
+}
+
+/// What each weaker-mode Landlock layer ended up as, for the report.
+#[derive(Debug, Clone)]
+pub struct WeakerOutcome {
+    pub abi: i32,
+    pub filesystem: Outcome,
+    pub network: bool,
+    pub scopes: bool,
+}
+
+/// Applies weaker mode's rules: read granted on the *complement* of the denied paths
+/// (Landlock can only allow, so a deny inside a readable tree is expressed by granting
+/// every sibling subtree on the way down, and nothing on the denied path), writes
+/// beneath the writable paths, TCP connect only to the proxy port.
+pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
+    use landlock::{AccessNet, NetPort};
+    let abi = current_abi();
+    let read = AccessFs::from_read(TARGET);
+    let write = AccessFs::from_write(TARGET);
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(ABI::V1))
+        .map_err(err)?
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::from_all(TARGET))
+        .map_err(err)?;
+    let network = r.confine_tcp && abi >= 4;
+    if network {
+        let mut net: landlock::BitFlags<AccessNet> = AccessNet::ConnectTcp.into();
+        if !r.allow_bind {
+            net |= AccessNet::BindTcp;
+        }
+        ruleset = ruleset.handle_access(net).map_err(err)?;
+    }
+    let ruleset = ruleset
+        .scope(Scope::AbstractUnixSocket | Scope::Signal)
+        .map_err(err)?;
+    let mut created = ruleset.create().map_err(err)?;
+    let mut grants: Vec<(std::path::PathBuf, bool)> = Vec::new();
+    complement(
+        std::path::Path::new("/"),
+        &r.deny_read,
+        &r.allow_read,
+        &mut grants,
+    );
+    for (p, is_dir) in grants {
+        // Symlinks are skipped: access through one is checked against its target, and
+        // some (/dev/stdout → /proc/self/fd/1 → a pipe) lead to files Landlock refuses.
+        if std::fs::symlink_metadata(&p)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(true)
+        {
+            continue;
+        }
+        let Ok(fd) = PathFd::new(&p) else { continue };
+        let rights = if is_dir {
+            read
+        } else {
+            read & AccessFs::from_file(TARGET)
+        };
+        created = created
+            .add_rule(PathBeneath::new(fd, rights))
+            .map_err(|e| err(format!("{e} (while granting read on {})", p.display())))?;
+    }
+    for p in &r.writable {
+        let Ok(fd) = PathFd::new(p) else { continue };
+        let rights = if p.is_dir() {
+            write
+        } else {
+            write & AccessFs::from_file(TARGET)
+        };
+        created = created
+            .add_rule(PathBeneath::new(fd, rights))
+            .map_err(err)?;
+    }
+    if let (true, Some(port)) = (network, r.connect_port) {
+        created = created
+            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+            .map_err(err)?;
+    }
+    let status = created.restrict_self().map_err(err)?;
+    let filesystem = match status.ruleset {
+        RulesetStatus::FullyEnforced => Outcome::Full,
+        RulesetStatus::PartiallyEnforced => Outcome::Partial,
+        RulesetStatus::NotEnforced => {
+            return Err(Error::SetupMsg("landlock is not enforced by this kernel; weaker mode has nothing left to confine the filesystem with".into()))
+        }
+    };
+    Ok(WeakerOutcome {
+        abi,
+        filesystem,
+        network,
+        scopes: abi >= 6,
+    })
+}
+
+/// The kernel's Landlock ABI version (0 when unavailable).
+pub fn current_abi() -> i32 {
+    const CREATE_RULESET_VERSION: u32 = 1;
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            CREATE_RULESET_VERSION,
+        )
+    };
+    if r < 0 {
+        0
+    } else {
+        r as i32
+    }
+}
+
+/// Collects `(path, is_dir)` grants covering everything readable: every subtree that
+/// holds no denied path is granted whole; directories on the way to a denied path are
+/// descended instead; denied paths are skipped except for `allowRead` paths inside them.
+/// Landlock does not restrict path traversal, so deep grants need no grant on their
+/// ancestors (listing such an ancestor directory itself is what is lost).
+fn complement(
+    dir: &std::path::Path,
+    deny: &[std::path::PathBuf],
+    allow: &[std::path::PathBuf],
+    out: &mut Vec<(std::path::PathBuf, bool)>,
+) {
+    if deny.is_empty() {
+        out.push((dir.to_path_buf(), true));
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let child = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        // Access through a symlink is checked against its target's own grant.
+        if ft.is_symlink() {
+            continue;
+        }
+        let is_dir = ft.is_dir();
+        if deny.contains(&child) {
+            for a in allow.iter().filter(|a| a.starts_with(&child)) {
+                out.push((a.clone(), a.is_dir()));
+            }
+        } else if is_dir && deny.iter().any(|d| d.starts_with(&child)) {
+            complement(&child, deny, allow, out);
+        } else {
+            out.push((child, is_dir));
+        }
     }
 }

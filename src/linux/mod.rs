@@ -4,6 +4,7 @@
 //! `init` is the child side, where the whole setup order is written out in one function.
 
 pub mod caps;
+pub mod check;
 pub mod idmap;
 pub mod init;
 pub mod landlock;
@@ -14,5 +15,6 @@ pub mod process;
 pub mod supervisor;
 pub mod sync;
 pub mod sys;
+pub mod weaker;
 
 pub use supervisor::{run, RunOptions};

@@ -41,17 +41,36 @@ type Registry = BTreeMap<PathBuf, Entry>;
 pub struct Placeholders {
     paths: Vec<PathBuf>,
     dir: Option<PathBuf>,
+    /// Placeholders kept without a registry (no writable runtime directory).
+    local: Option<Registry>,
 }
 
-/// The per-user directory holding the registry.
+/// The per-user directory holding the registry: `/run/srt-runc` for root where it can be
+/// created, else `$XDG_RUNTIME_DIR/srt-runc`, else `/tmp/srt-runc-UID` (nested sandboxes
+/// and user namespaces often see a read-only or foreign `/run`).
 pub fn registry_dir() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/run/srt-runc");
+    let uid = nix::unistd::geteuid();
+    let mut candidates = Vec::new();
+    if uid.is_root() {
+        candidates.push(PathBuf::from("/run/srt-runc"));
     }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("srt-runc"),
-        _ => PathBuf::from(format!("/tmp/srt-runc-{}", nix::unistd::geteuid())),
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        candidates.push(PathBuf::from(d).join("srt-runc"));
     }
+    let fallback = PathBuf::from(format!("/tmp/srt-runc-{uid}"));
+    candidates
+        .into_iter()
+        .find(|d| {
+            // Usable if it exists and is writable, or could be created (nothing is
+            // created here: the registry directory appears only while in use).
+            let probe = if d.exists() {
+                d.as_path()
+            } else {
+                d.parent().unwrap_or(d)
+            };
+            nix::unistd::access(probe, nix::unistd::AccessFlags::W_OK).is_ok()
+        })
+        .unwrap_or(fallback)
 }
 
 fn alive(pid: i32) -> bool {
@@ -134,6 +153,58 @@ fn sweep(reg: &mut Registry) {
     }
 }
 
+/// Creates (or joins) each wanted placeholder in `reg`; returns the paths in use.
+fn create_all(reg: &mut Registry, wanted: &[(PathBuf, bool)], me: i32) -> Result<Vec<PathBuf>> {
+    sweep(reg);
+    let mut used = Vec::new();
+    for (path, is_dir) in wanted {
+        if let Some(e) = reg.get_mut(path) {
+            e.owners.push(me);
+            used.push(path.clone());
+            continue;
+        }
+        let made = if *is_dir {
+            std::fs::create_dir(path)
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode_000()
+                .open(path)
+                .map(|_| ())
+        };
+        match made {
+            Ok(()) => {
+                let m =
+                    std::fs::symlink_metadata(path).step(|| format!("stat {}", path.display()))?;
+                reg.insert(
+                    path.clone(),
+                    Entry {
+                        dir: *is_dir,
+                        dev: m.dev(),
+                        ino: m.ino(),
+                        owners: vec![me],
+                    },
+                );
+                used.push(path.clone());
+            }
+            // Created meanwhile by someone else: it exists now and is protected as an
+            // existing path would be.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(crate::error::Error::setup(
+                    format!(
+                        "creating the placeholder {} (a protected path that does not exist yet)",
+                        path.display()
+                    ),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(used)
+}
+
 impl Placeholders {
     /// Creates (or joins) placeholders for `wanted` paths (`(path, is_dir)`), and cleans
     /// up after dead supervisors of the same user first.
@@ -147,47 +218,22 @@ impl Placeholders {
             return Ok(Placeholders::default());
         }
         let me = std::process::id() as i32;
-        let result = with_registry(&dir, |reg| -> Result<Vec<PathBuf>> {
-            sweep(reg);
-            let mut used = Vec::new();
-            for (path, is_dir) in wanted {
-                if let Some(e) = reg.get_mut(path) {
-                    e.owners.push(me);
-                    used.push(path.clone());
-                    continue;
-                }
-                let made = if *is_dir {
-                    std::fs::create_dir(path)
-                } else {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode_000()
-                        .open(path)
-                        .map(|_| ())
-                };
-                match made {
-                    Ok(()) => {
-                        let m = std::fs::symlink_metadata(path).step(|| format!("stat {}", path.display()))?;
-                        reg.insert(path.clone(), Entry { dir: *is_dir, dev: m.dev(), ino: m.ino(), owners: vec![me] });
-                        used.push(path.clone());
-                    }
-                    // Created meanwhile by someone else: it exists now and is protected
-                    // as an existing path would be.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => {
-                        return Err(crate::error::Error::setup(
-                            format!("creating the placeholder {} (a protected path that does not exist yet)", path.display()),
-                            e,
-                        ))
-                    }
-                }
-            }
-            Ok(used)
-        })?;
+        if std::fs::create_dir_all(&dir).is_err() {
+            // Nowhere to keep a registry (a read-only host inside an outer sandbox):
+            // still protect the paths, and remove what this run made when it ends.
+            let mut local = Registry::new();
+            let used = create_all(&mut local, wanted, me)?;
+            return Ok(Placeholders {
+                paths: used,
+                dir: None,
+                local: Some(local),
+            });
+        }
+        let used = with_registry(&dir, |reg| create_all(reg, wanted, me))??;
         Ok(Placeholders {
-            paths: result?,
+            paths: used,
             dir: Some(dir),
+            local: None,
         })
     }
 
@@ -202,6 +248,12 @@ impl Placeholders {
     }
 
     fn release_inner(&mut self) {
+        if let Some(mut local) = self.local.take() {
+            for e in local.values_mut() {
+                e.owners.clear();
+            }
+            sweep(&mut local);
+        }
         let Some(dir) = self.dir.take() else { return };
         let me = std::process::id() as i32;
         let paths = std::mem::take(&mut self.paths);

@@ -61,10 +61,10 @@ pub struct RunOptions {
 
 /// Runs the plan in the foreground and returns the exit status to use.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
+    if plan.mode == crate::policy::Mode::Weaker {
+        return super::weaker::run(plan, opts);
+    }
     let programs = seccomp_programs(plan)?;
-    // Placeholders exist before the init builds its mounts and go when this function
-    // returns (normally, on error, or after the command was killed).
-    let placeholders = super::placeholders::Placeholders::create(&plan.placeholders)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
         Some(Pty::open()?)
@@ -83,8 +83,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
-            // The child must never release the parent's placeholders, even if it unwinds.
-            std::mem::forget(placeholders);
             drop(sup_chan);
             drop(sigfd);
             init::main(InitArgs {
@@ -104,11 +102,19 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     });
     let child = Pid::from_raw(pid);
 
-    if let Err(e) = idmap::write(pid, &plan.id_maps) {
-        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
-        let _ = waitpid(child, None);
-        return Err(e);
-    }
+    // Placeholders must exist before the init builds its mounts (it waits for "go"), and
+    // go when this function returns (normally, on error, or after the command was
+    // killed). Created after the clone so a host refusing namespaces is reported first.
+    let placeholders = match idmap::write(pid, &plan.id_maps)
+        .and_then(|()| super::placeholders::Placeholders::create(&plan.placeholders))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+            let _ = waitpid(child, None);
+            return Err(e);
+        }
+    };
     sup_chan
         .send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
@@ -183,13 +189,10 @@ fn start_proxy(
 }
 
 fn clone_error(e: std::io::Error) -> Error {
-    let hint = match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::ENOSPC) | Some(libc::EUSERS) => {
-            "; the host refuses new user namespaces here (check user.max_user_namespaces, AppArmor's unprivileged userns restriction, or an outer container's seccomp)"
-        }
-        _ => "",
-    };
-    Error::SetupMsg(format!("creating the sandbox namespaces: {e}{hint}"))
+    let cause = super::check::userns_cause(e.raw_os_error().unwrap_or(0));
+    Error::SetupMsg(format!(
+        "strong mode needs new namespaces, but {cause}; run with --weaker (or \"mode\": \"weaker\" / enableWeakerNestedSandbox) for Landlock+seccomp without namespaces, or see `srt-runc check`"
+    ))
 }
 
 fn status_code(s: Option<WaitStatus>) -> i32 {

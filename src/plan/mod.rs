@@ -65,6 +65,12 @@ pub struct IdMap {
 #[serde(rename_all = "camelCase")]
 pub struct LandlockPlan {
     pub writable: Vec<PathBuf>,
+    /// Weaker mode only: paths made unreadable by granting read on their complement.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny_read: Vec<PathBuf>,
+    /// Weaker mode only: paths inside `deny_read` that stay readable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_read: Vec<PathBuf>,
     /// Also grant write to regular files open as stdin/stdout/stderr, so that
     /// `echo >/dev/stderr` keeps working when the caller redirected stderr to a file.
     pub stdio_files: bool,
@@ -123,14 +129,18 @@ impl Caller {
 
 /// Builds the plan for `policy` as run by `caller`.
 pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
-    let mode = policy.sandbox.mode();
-    if mode != Mode::Strong {
-        return Err(Error::config(
-            &policy.origin,
-            "sandbox.mode",
-            "weaker mode is not available in this build yet; use \"strong\"",
-        ));
-    }
+    let mode = match policy.sandbox.mode() {
+        // Auto asks the host (a forked probe); the choice is reported on stderr.
+        Mode::Auto => {
+            if crate::linux::check::strong_possible() {
+                Mode::Strong
+            } else {
+                eprintln!("srt-runc: mode auto: this host refuses new namespaces; running in weaker mode (see `srt-runc check`)");
+                Mode::Weaker
+            }
+        }
+        m => m,
+    };
     let id_maps = id_maps(policy, caller)?;
     let mounts::MountPlan {
         steps: mounts,
@@ -177,19 +187,38 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     if process.env_var("PATH").is_none() {
         set_env(&mut process, "PATH", crate::policy::DEFAULT_PATH);
     }
+    let mut landlock = LandlockPlan {
+        writable,
+        stdio_files: true,
+        deny_read: Vec::new(),
+        allow_read: Vec::new(),
+    };
+    let (mut mounts, mut placeholders, mut namespaces) =
+        (mounts, placeholders, STRONG_NAMESPACES.to_vec());
+    if mode == Mode::Weaker {
+        if policy.root != std::path::Path::new("/") || !policy.mounts.is_empty() {
+            return Err(Error::config(
+                &policy.origin,
+                "sandbox.mode",
+                "weaker mode runs on the host filesystem: root.path must be \"/\" and there can be no mounts",
+            ));
+        }
+        builtin.push("weaker-net");
+        landlock = weaker_landlock(&mounts);
+        mounts.clear();
+        placeholders.clear();
+        namespaces.clear();
+    }
     Ok(Plan {
         origin: policy.origin.clone(),
         mode,
-        namespaces: STRONG_NAMESPACES.to_vec(),
+        namespaces,
         id_maps,
         root: policy.root.clone(),
         root_readonly: policy.root_readonly,
         mounts,
         placeholders,
-        landlock: LandlockPlan {
-            writable,
-            stdio_files: true,
-        },
+        landlock,
         seccomp: SeccompPlan {
             builtin,
             oci_profile: policy.seccomp_profile.clone(),
@@ -199,6 +228,55 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         domainname: policy.domainname.clone(),
         network,
     })
+}
+
+/// Weaker mode's Landlock rules, derived from the mount plan strong mode would use:
+/// writable binds stay writable, unreadable stubs become read denials, and `/dev` is
+/// denied except the ordinary device files (the host's /dev is not replaced here, and a
+/// root caller could otherwise read raw disks around every other rule).
+fn weaker_landlock(mounts: &[MountStep]) -> LandlockPlan {
+    let mut writable: Vec<PathBuf> = mounts
+        .iter()
+        .filter(|m| {
+            matches!(
+                m.kind,
+                StepKind::Bind {
+                    readonly: false,
+                    ..
+                }
+            ) && m.origin.starts_with("sandbox.")
+        })
+        .map(|m| m.dest.clone())
+        .collect();
+    let dev: Vec<PathBuf> = [
+        "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm",
+    ]
+    .iter()
+    .map(|d| PathBuf::from("/dev").join(d))
+    .collect();
+    writable.extend(
+        ["null", "zero", "full", "tty", "ptmx", "pts", "shm"]
+            .iter()
+            .map(|d| PathBuf::from("/dev").join(d)),
+    );
+    let mut deny_read: Vec<PathBuf> = mounts
+        .iter()
+        .filter(|m| matches!(m.kind, StepKind::DenyRead { .. }))
+        .map(|m| m.dest.clone())
+        .collect();
+    deny_read.push(PathBuf::from("/dev"));
+    let mut allow_read: Vec<PathBuf> = mounts
+        .iter()
+        .filter(|m| m.origin == "sandbox.filesystem.allowRead")
+        .map(|m| m.dest.clone())
+        .collect();
+    allow_read.extend(dev);
+    LandlockPlan {
+        writable,
+        stdio_files: true,
+        deny_read,
+        allow_read,
+    }
 }
 
 /// Checks every domain pattern and option now, so a bad entry is a load-time error.

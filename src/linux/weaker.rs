@@ -1,0 +1,295 @@
+//! Weaker mode: a sandbox without namespaces, for hosts (nested containers) that
+//! refuse them. Selected explicitly (`"mode": "weaker"`, `enableWeakerNestedSandbox`,
+//! `--weaker`) or by `"mode": "auto"`, and always reported on stderr.
+//!
+//! What confines the command here, in setup order (in the forked child):
+//! 1. PDEATHSIG and a new session (no TIOCSTI into the caller's terminal);
+//! 2. rlimits, working directory, the program looked up (127/126 before anything runs);
+//! 3. bounding set dropped, ids set, every capability dropped and verified;
+//! 4. every fd but stdio closed;
+//! 5. no_new_privs; Landlock: reads granted on the complement of the denied paths,
+//!    writes beneath the writable paths, TCP connect only to the proxy's port on host
+//!    loopback (ABI 4+), abstract unix sockets and signals scoped (ABI 6+);
+//! 6. seccomp (the strong-mode programs plus `weaker-net`: no UDP, raw, packet,
+//!    netlink other than route, vsock sockets), then exec.
+//!
+//! The supervisor forks the child *before* starting the proxy's thread (a fork after
+//! threads exist could deadlock in the child), then hands it the proxy port over a
+//! pipe. It is the child subreaper of everything the command starts, and kills what
+//! is left when the command exits, so background processes die with the sandbox.
+//!
+//! Residuals (not enforced here; listed in the report): host PIDs are visible; host
+//! unix sockets are reachable by path (Landlock gains that control in ABI 9); a host
+//! TCP service on exactly the proxy port would be reachable; srt's mandatory denies are
+//! not enforced inside writable paths (a Landlock grant on a directory covers all of
+//! it); listing a directory on the way to a denied path fails.
+
+use super::landlock::{self, WeakerRules};
+use super::process::{self, wait_set};
+use super::supervisor::{seccomp_programs, RunOptions};
+use super::{caps, sys};
+use crate::error::{Context, Error, Result};
+use crate::plan::{NetworkPlan, Plan};
+use nix::sys::signal::SigmaskHow;
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::{fork, ForkResult, Pid};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// The layers weaker mode cannot provide, for stderr and the report.
+pub const RESIDUALS: &str =
+    "no namespaces: host PIDs visible, host unix sockets reachable by path, mandatory denies not enforced inside writable paths";
+
+/// Runs the plan without namespaces.
+pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
+    eprintln!("srt-runc: weaker mode ({RESIDUALS})");
+    let programs = seccomp_programs(plan)?;
+    std::env::set_current_dir(&plan.process.cwd).map_err(|e| {
+        Error::config(
+            &plan.origin,
+            "process.cwd",
+            format!("{}: {e}", plan.process.cwd.display()),
+        )
+    })?;
+    let mut target = process::resolve(&plan.process)?;
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe".into())?;
+    let mask = wait_set();
+    let mut old = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))
+        .step(|| "blocking signals".into())?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .step(|| "signalfd".into())?;
+    nix::sys::prctl::set_child_subreaper(true).step(|| "prctl(PR_SET_CHILD_SUBREAPER)".into())?;
+
+    // SAFETY: single-threaded here; the proxy thread starts after the fork.
+    let child = match unsafe { fork() }.step(|| "fork".into())? {
+        ForkResult::Child => {
+            drop(wr);
+            drop(sigfd);
+            let code = match child_setup(plan, &rd, &programs, &mut target) {
+                Ok(()) => {
+                    let err =
+                        nix::unistd::execve(&target.path, &target.argv, &target.envp).unwrap_err();
+                    eprintln!("srt-runc: exec {:?}: {}", target.path, err.desc());
+                    if err == nix::errno::Errno::ENOENT {
+                        127
+                    } else {
+                        126
+                    }
+                }
+                Err(e) => {
+                    eprintln!("srt-runc: {e}");
+                    e.exit_code()
+                }
+            };
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(rd);
+    let proxy = match &plan.network {
+        NetworkPlan::Proxy { settings, .. } => {
+            let mut config = crate::proxy::ProxyConfig::from_settings(settings).map_err(|e| {
+                Error::ConfigText {
+                    file: plan.origin.clone(),
+                    text: format!("sandbox.{e}"),
+                }
+            })?;
+            if let Some(path) = &opts.violations_log {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .step(|| format!("opening {}", path.display()))?;
+                config.events = config.events.with_json_lines(f);
+            }
+            if let Some(tx) = &opts.events {
+                config.events = config.events.with_channel(tx.clone());
+            }
+            let l = std::net::TcpListener::bind("127.0.0.1:0")
+                .step(|| "binding the proxy on 127.0.0.1".into())?;
+            Some(crate::proxy::spawn(vec![l], config).step(|| "starting the proxy".into())?)
+        }
+        NetworkPlan::Isolated => None,
+    };
+    let port = proxy
+        .as_ref()
+        .and_then(|p| p.local_addrs().first().map(|a| a.port()))
+        .unwrap_or(0);
+    sys::write_all(wr.as_raw_fd(), &port.to_le_bytes());
+    drop(wr);
+    let pidfd = pidfd_open(child)?;
+    let code = relay(child, &pidfd, &sigfd);
+    kill_descendants();
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    if let Some(p) = proxy {
+        p.shutdown();
+    }
+    Ok(code)
+}
+
+fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(Error::setup("pidfd_open", std::io::Error::last_os_error()));
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The child's setup, in order (see the module docs).
+fn child_setup(
+    plan: &Plan,
+    rd: &OwnedFd,
+    programs: &[crate::seccomp::BpfProgram],
+    target: &mut process::ExecTarget,
+) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .step(|| "prctl(PR_SET_PDEATHSIG)".into())?;
+    let mut port = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match sys::read(rd.as_raw_fd(), &mut port[got..]) {
+            Ok(0) | Err(_) => unsafe { libc::_exit(125) }, // the supervisor is gone
+            Ok(n) => got += n,
+        }
+    }
+    let port = u16::from_le_bytes(port);
+    nix::unistd::setsid().step(|| "setsid".into())?;
+    process::set_rlimits(&plan.process)?;
+    if let NetworkPlan::Proxy { .. } = plan.network {
+        let helper = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "srt-runc".into());
+        let helper = helper.replace('\'', r"'\''");
+        let vars = crate::plan::proxy_env_vars(
+            &format!("127.0.0.1:{port}"),
+            &format!("'{helper} connect --proxy 127.0.0.1:{port} %h %p'"),
+        );
+        let mut env: Vec<String> = plan.process.env.clone();
+        for (k, v) in vars {
+            let prefix = format!("{k}=");
+            env.retain(|e| !e.starts_with(&prefix));
+            env.push(format!("{k}={v}"));
+        }
+        target.envp = env
+            .into_iter()
+            .filter_map(|e| std::ffi::CString::new(e).ok())
+            .collect();
+    }
+    let bounding_dropped = caps::try_drop_bounding(&plan.process.capabilities)?;
+    caps::keep_caps(true)?;
+    let same_ids = nix::unistd::geteuid().as_raw() == plan.process.uid
+        && nix::unistd::getegid().as_raw() == plan.process.gid;
+    if same_ids && plan.process.additional_gids.is_empty() {
+        // Drop root's supplementary groups where allowed; inside a user namespace whose
+        // setgroups is denied this fails, and there is nothing to drop then.
+        let _ = nix::unistd::setgroups(&[]);
+    } else {
+        process::set_ids(&plan.process, nix::unistd::geteuid().is_root())?;
+    }
+    caps::keep_caps(false)?;
+    caps::apply_and_verify_with(&plan.process.capabilities, bounding_dropped)?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .step(|| "prctl(PR_SET_PDEATHSIG)".into())?;
+    if let Some(u) = plan.process.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(u));
+    }
+    sys::close_range(3, u32::MAX).step(|| "closing inherited fds".into())?;
+    nix::sys::prctl::set_no_new_privs().step(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
+    let rules = WeakerRules {
+        deny_read: plan.landlock.deny_read.clone(),
+        allow_read: plan.landlock.allow_read.clone(),
+        writable: plan.landlock.writable.clone(),
+        connect_port: (port != 0).then_some(port),
+        confine_tcp: true,
+        allow_bind: matches!(&plan.network, NetworkPlan::Proxy { settings, .. } if settings.allow_local_binding == Some(true)),
+    };
+    let outcome = landlock::restrict_weaker(&rules)?;
+    if !outcome.network {
+        eprintln!(
+            "srt-runc: weaker mode: Landlock ABI {} has no TCP rules; outbound TCP is not confined",
+            outcome.abi
+        );
+    }
+    crate::seccomp::install(programs).map_err(|e| Error::SetupMsg(format!("seccomp: {e}")))?;
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+    Ok(())
+}
+
+/// Forwards signals to the command until it exits; returns its status.
+fn relay(child: Pid, pidfd: &OwnedFd, sigfd: &SignalFd) -> i32 {
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sigfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            continue;
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            while let Ok(Some(info)) = sigfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD {
+                    let _ = sys::pidfd_send_signal(pidfd, sig);
+                }
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            return match nix::sys::wait::waitpid(child, None) {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+                Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
+                _ => 125,
+            };
+        }
+    }
+}
+
+/// Kills and reaps every remaining descendant (re-parented to us as subreaper).
+fn kill_descendants() {
+    for _ in 0..50 {
+        let me = std::process::id().to_string();
+        let kids: Vec<i32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit(')')
+                            .next()
+                            .and_then(|r| r.split_whitespace().nth(1).map(|p| p == me))
+                    })
+                    .unwrap_or(false)
+            })
+            .collect();
+        if kids.is_empty() {
+            return;
+        }
+        for k in &kids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*k), nix::sys::signal::Signal::SIGKILL);
+        }
+        while let Ok(s) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+        {
+            if s == nix::sys::wait::WaitStatus::StillAlive {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
