@@ -337,3 +337,44 @@ fn check_reports_the_host_and_the_mode() {
     );
     assert!(text.lines().last().unwrap().ends_with("weaker"), "{text}");
 }
+
+#[test]
+fn a_required_floor_refuses_to_run_weaker() {
+    let user = unprivileged();
+    let s = Scratch::new("weaker-floor", user);
+    let st = settings(&["."], &[], &[]);
+    let out = sandbox(
+        user,
+        &s.path,
+        &st,
+        &["--weaker", "--require", "pid"],
+        "touch ran",
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains(
+            "required layer 'pid' cannot be enforced: weaker mode runs without namespaces"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!s.path.join("ran").exists(), "the command must not run");
+    // This kernel has Landlock ABI >= 4, so weaker mode does confine the network.
+    let out = sandbox(
+        user,
+        &s.path,
+        &st,
+        &["--weaker", "--require", "network,filesystem"],
+        "echo ran",
+    );
+    assert_eq!(ok(&out), "ran\n");
+    // Strong mode satisfies every floor.
+    let out = sandbox(
+        user,
+        &s.path,
+        &st,
+        &["--require", "network,filesystem,pid,namespaces"],
+        "echo strong",
+    );
+    assert_eq!(ok(&out), "strong\n");
+}

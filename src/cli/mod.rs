@@ -55,6 +55,9 @@ struct SandboxArgs {
     /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
     #[arg(long)]
     weaker: bool,
+    /// Refuse to run unless these layers are enforced (network, filesystem, pid, namespaces).
+    #[arg(long, value_delimiter = ',', value_name = "LAYER")]
+    require: Vec<String>,
     /// The command and its arguments (each shell-quoted).
     #[arg(
         trailing_var_arg = true,
@@ -90,6 +93,9 @@ enum Cmd {
         /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
         #[arg(long)]
         weaker: bool,
+        /// Refuse to run unless these layers are enforced (network, filesystem, pid, namespaces).
+        #[arg(long, value_delimiter = ',', value_name = "LAYER")]
+        require: Vec<String>,
     },
     /// Tunnel stdin/stdout to HOST:PORT through the sandbox proxy (an ssh ProxyCommand).
     Connect {
@@ -195,6 +201,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             id,
             violations_log,
             weaker,
+            require,
         } => {
             let bundle = bundle_for(bundle, &id);
             let mut policy = policy::oci::load_bundle(&bundle)?;
@@ -207,6 +214,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
                 &linux::RunOptions {
                     violations_log,
                     events: None,
+                    require,
                 },
             )
         }
@@ -344,6 +352,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     let opts = linux::RunOptions {
         violations_log: args.violations_log,
         events: args.report_violations.then_some(tx),
+        require: args.require,
     };
     let code = linux::run(&plan, &opts)?;
     if args.report_violations {

@@ -57,10 +57,39 @@ pub struct RunOptions {
     pub violations_log: Option<std::path::PathBuf>,
     /// Also deliver every proxy event to this channel (live, in-process).
     pub events: Option<tokio::sync::mpsc::UnboundedSender<crate::proxy::Event>>,
+    /// Layers that must be enforced or the run is refused (exit 125): `network`,
+    /// `filesystem`, `pid`, `namespaces`.
+    pub require: Vec<String>,
+}
+
+/// Refuses to run when a required layer cannot be enforced in this mode on this host.
+pub fn check_floor(plan: &Plan, require: &[String]) -> Result<()> {
+    let weaker = plan.mode == crate::policy::Mode::Weaker;
+    let abi = super::landlock::current_abi();
+    for layer in require {
+        let (ok, why) = match layer.as_str() {
+            "network" => (!weaker || abi >= 4, "weaker mode confines TCP with Landlock, which needs ABI 4 (this kernel has ABI {abi})"),
+            "filesystem" => (abi >= 1, "Landlock is unavailable on this kernel"),
+            "pid" | "namespaces" => (!weaker, "weaker mode runs without namespaces"),
+            other => {
+                return Err(Error::Usage(format!(
+                    "--require {other}: unknown layer; use network, filesystem, pid or namespaces"
+                )))
+            }
+        };
+        if !ok {
+            return Err(Error::SetupMsg(format!(
+                "required layer '{layer}' cannot be enforced: {}; refusing to run",
+                why.replace("{abi}", &abi.to_string())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Runs the plan in the foreground and returns the exit status to use.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
+    check_floor(plan, &opts.require)?;
     if plan.mode == crate::policy::Mode::Weaker {
         return super::weaker::run(plan, opts);
     }
