@@ -3,6 +3,7 @@
 #   make run     build, then run config.json.example as a demo bundle
 #   make test    everything: unit + integration tests (root and unprivileged), lint
 #   make bench   start-up and proxy benchmarks against bwrap, runc and srt
+#   make fuzz    every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain)
 #
 # Missing Debian packages are installed with apt-get when running as root (and the
 # Makefile says so); crates come from crates.io through cargo.
@@ -16,7 +17,7 @@ SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo
 
-.PHONY: all build run test deps lint bench clean
+.PHONY: all build run test deps lint bench fuzz clean
 
 all: build
 
@@ -65,6 +66,22 @@ test: deps
 bench: deps build
 	$(CARGO) build --release --examples
 	$(CARGO) bench --bench start
+
+# cargo-fuzz targets (fuzz/, its own crate). Seeds are read from fuzz/corpus/<target>
+# (committed, left unchanged); new inputs go to fuzz/target/corpus-work/<target>, crashes
+# to fuzz/artifacts/<target>. FUZZ_TARGETS picks a subset.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?= oci_config srt_settings domain_host glob_regex proxy_http proxy_socks
+FUZZ_CARGO   ?= cargo +nightly
+
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || { echo "make: installing the nightly toolchain (rustup toolchain install nightly)"; rustup toolchain install nightly --profile minimal; }
+	@$(FUZZ_CARGO) fuzz --version >/dev/null 2>&1 || { echo "make: installing cargo-fuzz (cargo install cargo-fuzz)"; cargo install cargo-fuzz; }
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/target/corpus-work/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_CARGO) fuzz run $$t fuzz/target/corpus-work/$$t fuzz/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=20; \
+	done
 
 clean:
 	$(CARGO) clean
