@@ -261,6 +261,7 @@ fn reference_relay(target: SocketAddr) -> SocketAddr {
             std::thread::spawn(move || {
                 let (mut u, mut c) = (u, c);
                 let _ = std::io::copy(&mut u, &mut c);
+                let _ = c.shutdown(std::net::Shutdown::Write);
             });
         }
     });
@@ -617,7 +618,10 @@ fn main() {
                         sr_busy += v[1];
                     }
                 } else {
-                    failures.push(format!("bulk: short transfer {v:?}"));
+                    failures.push(format!(
+                        "{} bulk: short transfer (bytes, seconds) {v:?}",
+                        ["direct", "srt-runc", "srt"][side as usize]
+                    ));
                 }
             }
         }
