@@ -17,7 +17,7 @@ SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo
 
-.PHONY: all build run test deps lint bench fuzz clean
+.PHONY: all build run test deps lint bench bench-deps fuzz clean
 
 all: build
 
@@ -63,9 +63,30 @@ test: deps
 	$(CARGO) test --doc
 	$(MAKE) lint
 
-bench: deps build
+bench: deps bench-deps build
 	$(CARGO) build --release --examples
 	$(CARGO) bench --bench start
+	$(CARGO) bench --bench net
+	@echo "make: combined results in target/bench/results.md and target/bench/chart.svg"
+
+# The srt anchor for the benchmarks (Node; it runs bwrap, socat and ripgrep).
+BENCH_PKGS   := nodejs socat ripgrep bubblewrap
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing Debian packages for the srt anchor:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "make: missing Debian packages:$$missing (run as root to install them)"; fi; \
+	fi
+	@if [ ! -x $(SRT_ANCHOR)/node_modules/.bin/srt ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing srt $(SRT_VERSION) into $(SRT_ANCHOR)"; \
+	    npm install --prefix $(SRT_ANCHOR) @anthropic-ai/sandbox-runtime@$(SRT_VERSION); \
+	  else echo "make: srt missing at $(SRT_ANCHOR) (run as root to install it); the net bench will report it as NOT MEASURED"; fi; \
+	fi
 
 # cargo-fuzz targets (fuzz/, its own crate). Seeds are read from fuzz/corpus/<target>
 # (committed, left unchanged); new inputs go to fuzz/target/corpus-work/<target>, crashes

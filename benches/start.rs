@@ -5,6 +5,9 @@
 //! Anchors: `bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc true` and, as root,
 //! `runc run` of a busybox bundle. Missing anchors are reported, not silently skipped.
 
+#[path = "support/report.rs"]
+mod report;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,8 +79,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let srt = root_dir().join("target/release/srt-runc");
-    assert!(srt.exists(), "build first: cargo build --release");
+    // The binary cargo built for this bench (honours CARGO_TARGET_DIR).
+    let srt = PathBuf::from(env!("CARGO_BIN_EXE_srt-runc"));
     let out = root_dir().join("target/bench");
     std::fs::create_dir_all(&out).unwrap();
     let is_root = unsafe { libc::geteuid() } == 0;
@@ -166,6 +169,21 @@ fn main() {
         }
     }
     let base = median(&mut samples[0].clone());
+    let mut scores = Vec::new();
+    for (k, c) in cases.iter().enumerate().skip(1) {
+        let target = match c.name {
+            "bwrap --unshare-all" => 1.0,
+            "runc run" => 0.2,
+            _ => continue,
+        };
+        scores.push(report::Score {
+            label: format!("start: srt-runc / {}", c.name),
+            value: base.as_secs_f64() / median(&mut samples[k].clone()).as_secs_f64(),
+            target,
+            higher_is_better: false,
+            unit: "x".into(),
+        });
+    }
     let mut table = String::new();
     table.push_str(&format!(
         "start latency of /bin/true, {ITERS} runs each, alternating, on {} ({} cores)\n\n",
@@ -188,6 +206,8 @@ fn main() {
     }
     print!("{table}");
     std::fs::write(out.join("start.md"), &table).unwrap();
+    report::write_scores(&out, "start", &scores);
+    report::combine(&out);
     println!("\nwritten to {}", out.join("start.md").display());
 }
 
