@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod linux;
 pub mod macos;
+pub mod oci;
 pub mod plan;
 pub mod policy;
 pub mod proxy;

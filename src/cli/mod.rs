@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 #[derive(Parser, Debug)]
 #[command(
     name = "srt-runc",
-    version,
+    disable_version_flag = true,
     about = "A low-level sandbox runtime: namespaces, Landlock, seccomp and a filtering egress proxy"
 )]
 struct Cli {
+    /// Print the version (runc's three-line format: version, commit, spec).
+    #[arg(short = 'v', long = "version")]
+    version: bool,
     /// State directory (default /run/srt-runc, or $XDG_RUNTIME_DIR/srt-runc when not root).
     #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
@@ -34,7 +37,7 @@ struct Cli {
     #[arg(long, global = true, hide = true)]
     criu: Option<String>,
     #[command(subcommand)]
-    cmd: Cmd,
+    cmd: Option<Cmd>,
 }
 
 /// `srt-runc sandbox` and the `srt` multicall name share these arguments.
@@ -97,6 +100,63 @@ enum Cmd {
         #[arg(long, value_delimiter = ',', value_name = "LAYER")]
         require: Vec<String>,
     },
+    /// Create a container: set it up completely and leave it waiting for `start`.
+    Create {
+        /// Bundle directory (holds config.json); default: the current directory.
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+        /// Write the container process's host pid to FILE (no newline).
+        #[arg(long = "pid-file", value_name = "FILE")]
+        pid_file: Option<PathBuf>,
+        /// Unix socket that receives the pty master when process.terminal is set.
+        #[arg(long = "console-socket", value_name = "PATH")]
+        console_socket: Option<PathBuf>,
+        /// Pass N additional fds (3..3+N) to the container process.
+        #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+        preserve_fds: u32,
+        /// Accepted for runc compatibility (the root is always pivoted).
+        #[arg(long = "no-pivot")]
+        no_pivot: bool,
+        /// Accepted for runc compatibility (no session keyring is created).
+        #[arg(long = "no-new-keyring")]
+        no_new_keyring: bool,
+        id: String,
+    },
+    /// Start a created container.
+    Start { id: String },
+    /// Print a container's state as JSON.
+    State { id: String },
+    /// Send a signal (number, name or SIG-name; default SIGTERM) to a container.
+    Kill {
+        /// Signal every process of the container, not only its init.
+        #[arg(short = 'a', long)]
+        all: bool,
+        id: String,
+        signal: Option<String>,
+    },
+    /// Delete a container (a running one only with --force, which kills it).
+    Delete {
+        #[arg(short = 'f', long)]
+        force: bool,
+        id: String,
+    },
+    /// List containers.
+    List {
+        /// table or json.
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        /// Print only the ids.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// Write a starter config.json (`--rootless` for an unprivileged user).
+    Spec {
+        /// Directory to write config.json into (default: the current directory).
+        #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+        bundle: PathBuf,
+    },
+    /// Print what this runtime implements (OCI features document).
+    Features,
     /// Tunnel stdin/stdout to HOST:PORT through the sandbox proxy (an ssh ProxyCommand).
     Connect {
         host: String,
@@ -149,7 +209,7 @@ pub fn main() -> i32 {
     if Path::new(&argv0).file_name().is_some_and(|n| n == "srt") {
         return srt_main();
     }
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -158,12 +218,160 @@ pub fn main() -> i32 {
         }
     };
     init_logging(cli.debug);
-    match dispatch(cli) {
+    if cli.version {
+        print!("{}", version_text());
+        return 0;
+    }
+    let log = ErrorLog {
+        file: cli.log.clone(),
+        json: cli.log_format == "json",
+    };
+    let Some(cmd) = cli.cmd.take() else {
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        return 1;
+    };
+    if is_lifecycle(&cmd) {
+        return match lifecycle(&cli, cmd) {
+            Ok(()) => 0,
+            Err(e) => {
+                log.error(&e.to_string());
+                1
+            }
+        };
+    }
+    match dispatch(cmd) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("srt-runc: {e}");
+            log.error(&e.to_string());
             e.exit_code()
         }
+    }
+}
+
+/// `--version`, in the shape go-runc's `parseVersion` and podman's `info` read.
+fn version_text() -> String {
+    format!(
+        "srt-runc version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("SRT_RUNC_COMMIT").unwrap_or("unknown"),
+        crate::oci::state::OCI_VERSION
+    )
+}
+
+/// Where errors go: always one plain line on stderr; with `--log FILE` also appended to
+/// FILE, as one JSON object per line with `--log-format json` (containerd decodes every
+/// line and keeps the last error; podman reads the file with one `json.Unmarshal`, so
+/// each error must be a single line). Without `--log`, JSON format prints the JSON line
+/// on stderr instead, as runc does.
+struct ErrorLog {
+    file: Option<PathBuf>,
+    json: bool,
+}
+
+impl ErrorLog {
+    fn line(&self, msg: &str) -> String {
+        let now = std::time::SystemTime::now();
+        if self.json {
+            serde_json::json!({
+                "level": "error",
+                "msg": msg,
+                "time": crate::oci::time::rfc3339_secs(now),
+            })
+            .to_string()
+        } else {
+            format!(
+                "time={:?} level=error msg={:?}",
+                crate::oci::time::rfc3339_secs(now),
+                msg
+            )
+        }
+    }
+
+    fn error(&self, msg: &str) {
+        match &self.file {
+            Some(path) => {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o644)
+                    .custom_flags(libc::O_SYNC)
+                    .open(path);
+                if let Ok(mut f) = f {
+                    let _ = writeln!(f, "{}", self.line(msg));
+                }
+                eprintln!("srt-runc: {msg}");
+            }
+            None if self.json => eprintln!("{}", self.line(msg)),
+            None => eprintln!("srt-runc: {msg}"),
+        }
+    }
+}
+
+fn is_lifecycle(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Create { .. }
+            | Cmd::Start { .. }
+            | Cmd::State { .. }
+            | Cmd::Kill { .. }
+            | Cmd::Delete { .. }
+            | Cmd::List { .. }
+            | Cmd::Spec { .. }
+            | Cmd::Features
+    )
+}
+
+/// The runc-compatible subcommands; every error exits 1.
+fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
+    use crate::oci::{lifecycle as lc, spec_cmd, state::Root};
+    let root = || Root::resolve(cli.root.as_deref());
+    match cmd {
+        Cmd::Create {
+            bundle,
+            pid_file,
+            console_socket,
+            preserve_fds,
+            no_pivot: _,
+            no_new_keyring: _,
+            id,
+        } => lc::create(
+            &root()?,
+            &id,
+            &lc::CreateArgs {
+                bundle,
+                pid_file,
+                console_socket,
+                preserve_fds,
+            },
+        ),
+        Cmd::Start { id } => lc::start(&root()?, &id),
+        Cmd::State { id } => {
+            println!("{}", lc::state_json(&root()?, &id)?);
+            Ok(())
+        }
+        Cmd::Kill { all, id, signal } => {
+            let sig = lc::parse_signal(signal.as_deref().unwrap_or("SIGTERM"))?;
+            lc::kill(&root()?, &id, sig, all)
+        }
+        Cmd::Delete { force, id } => lc::delete(&root()?, &id, force),
+        Cmd::List { format, quiet } => {
+            print!("{}", lc::list(&root()?, &format, quiet)?);
+            Ok(())
+        }
+        Cmd::Spec { bundle } => {
+            // `--rootless` is parsed by the global runc flag of the same name.
+            let rootless = cli.rootless.as_deref().is_some_and(|v| v != "false");
+            spec_cmd::write_spec(&bundle, rootless)
+        }
+        Cmd::Features => {
+            let text = serde_json::to_string_pretty(&spec_cmd::features())
+                .map_err(|e| crate::oci::OciError::Other(e.to_string()))?;
+            println!("{text}");
+            Ok(())
+        }
+        _ => unreachable!("not a lifecycle command"),
     }
 }
 
@@ -182,8 +390,8 @@ fn init_logging(debug: bool) {
         .try_init();
 }
 
-fn dispatch(cli: Cli) -> Result<i32, Error> {
-    match cli.cmd {
+fn dispatch(cmd: Cmd) -> Result<i32, Error> {
+    match cmd {
         Cmd::Check { json } => {
             let r = crate::linux::check::run();
             if json {
@@ -260,6 +468,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(0)
         }
+        _ => unreachable!("lifecycle commands are dispatched by `lifecycle`"),
     }
 }
 

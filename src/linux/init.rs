@@ -22,7 +22,11 @@
 //!     accepts a Landlock domain from a no_new_privs task;
 //! 11. Landlock;
 //! 12. seccomp, last, so the filters never get in the way of our own setup;
-//! 13. report "ready", close the channel, fork the command and stay PID 1 as its reaper.
+//! 13. report "ready";
+//! 14. foreground (`run`): close the channel, fork the command and stay PID 1 as its
+//!     reaper. Detached (`create`): wait until the supervisor has recorded the container
+//!     and says "go", stop dying with it (it exits now; we must survive that), then block
+//!     on the exec fifo until `start`, and exec the command as PID 1 itself, as runc does.
 
 use super::process::{self, ExecTarget};
 use super::sync::{Channel, Msg};
@@ -41,6 +45,19 @@ pub struct InitArgs<'a> {
     pub pty_slave: Option<RawFd>,
     /// Whether the id maps allow `setgroups` (root caller).
     pub may_setgroups: bool,
+    /// Set for the OCI lifecycle (`create`/`start`); `None` for a foreground run.
+    pub detached: Option<Detached>,
+}
+
+/// What a detached (`create`) init needs beyond a foreground one.
+#[derive(Debug, Clone, Copy)]
+pub struct Detached {
+    /// The exec fifo, opened read-write by the supervisor before the clone (so the open
+    /// never blocks and needs no path inside our root). Reading it blocks until `start`
+    /// writes a byte; it is opened before Landlock, which could refuse a later open.
+    pub start_fifo: RawFd,
+    /// `--preserve-fds N`: fds 3..3+N stay open (without close-on-exec) in the command.
+    pub preserve_fds: u32,
 }
 
 /// Entry point of the init; never returns.
@@ -48,8 +65,16 @@ pub fn main(args: InitArgs) -> ! {
     match setup(&args) {
         Ok(target) => {
             let _ = args.chan.send(&Msg::Ready);
-            drop(args.chan);
-            process::spawn_and_reap(&target, args.pty_slave.is_some())
+            match args.detached {
+                None => {
+                    drop(args.chan);
+                    process::spawn_and_reap(&target, args.pty_slave.is_some())
+                }
+                Some(d) => {
+                    wait_for_start(args.chan, d);
+                    process::exec_direct(&target)
+                }
+            }
         }
         Err(e) => {
             let code = e.exit_code();
@@ -122,8 +147,19 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     })?;
     let target = process::resolve(&plan.process)?;
 
-    // 7. New session.
+    // 7. New session. A detached init execs the command itself, so it also takes the
+    //    pty as its controlling terminal here (a foreground run's reaper leaves that to
+    //    the forked command).
     nix::unistd::setsid().step(|| "setsid".into())?;
+    if a.pty_slave.is_some()
+        && a.detached.is_some()
+        && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0
+    {
+        return Err(Error::setup(
+            "making the pty the controlling terminal",
+            std::io::Error::last_os_error(),
+        ));
+    }
 
     // 8. Identity and capabilities.
     caps::drop_bounding(&plan.process.capabilities)?;
@@ -145,8 +181,17 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(u));
     }
 
-    // 9. No stray fds.
-    close_fds_except(&[a.chan.0.as_raw_fd()])?;
+    // 9. No stray fds (a detached init keeps the exec fifo and `--preserve-fds`).
+    let mut keep = vec![a.chan.0.as_raw_fd()];
+    if let Some(d) = &a.detached {
+        keep.push(d.start_fifo);
+        for fd in 3..3 + d.preserve_fds as RawFd {
+            keep.push(fd);
+            // The caller's fds may be close-on-exec; preserved means they reach the command.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        }
+    }
+    close_fds_except(&keep)?;
 
     // 10–12. no_new_privs, Landlock, seccomp.
     nix::sys::prctl::set_no_new_privs().step(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
@@ -155,6 +200,33 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     crate::seccomp::install(a.seccomp).map_err(|e| Error::SetupMsg(format!("seccomp: {e}")))?;
 
     Ok(target)
+}
+
+/// Detached mode, after "ready": the supervisor records the container, then says "go".
+/// Only then do we drop PDEATHSIG (the supervisor is about to exit and we must outlive
+/// it) and acknowledge, so the supervisor never exits while PDEATHSIG is still armed.
+/// Then we block until `start` writes a byte into the exec fifo.
+fn wait_for_start(chan: Channel, d: Detached) {
+    match chan.recv() {
+        Ok(Msg::Go) => {}
+        _ => unsafe { libc::_exit(125) },
+    }
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) } != 0 {
+        unsafe { libc::_exit(125) }
+    }
+    if chan.send(&Msg::Ready).is_err() {
+        unsafe { libc::_exit(125) }
+    }
+    drop(chan);
+    let mut byte = [0u8; 1];
+    loop {
+        match super::sys::read(d.start_fifo, &mut byte) {
+            Ok(1) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            _ => unsafe { libc::_exit(125) },
+        }
+    }
+    unsafe { libc::close(d.start_fifo) };
 }
 
 /// True when the supervisor's end of the channel is closed.

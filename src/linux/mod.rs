@@ -5,6 +5,7 @@
 
 pub mod caps;
 pub mod check;
+pub mod detached;
 pub mod idmap;
 pub mod init;
 pub mod landlock;

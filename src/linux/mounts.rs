@@ -457,7 +457,15 @@ impl Ctx {
                 }
             }
             StepKind::Mask { dir } => {
-                if *dir {
+                // The planner sees the host view; a path under the fresh /proc (e.g.
+                // /proc/acpi with a separate rootfs) is only known to be a directory now.
+                let rel = dest.strip_prefix("/").unwrap_or(dest);
+                let is_dir = *dir
+                    || sys::open_in_root(self.root.as_raw_fd(), rel, libc::O_PATH, 0)
+                        .ok()
+                        .and_then(|fd| nix::sys::stat::fstat(&fd).ok())
+                        .is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+                if is_dir {
                     self.fs_mount(
                         "tmpfs",
                         dest,

@@ -239,6 +239,12 @@ fn spawn(t: &ExecTarget) -> Result<Pid, i32> {
     }
 }
 
+/// Execs the command in place of the init (OCI lifecycle: the container process is
+/// PID 1). The session and controlling terminal were set up by the init already.
+pub fn exec_direct(t: &ExecTarget) -> ! {
+    exec_child(t, false)
+}
+
 fn exec_child(t: &ExecTarget, new_session: bool) -> ! {
     // Rust's runtime ignores SIGPIPE; an ignored disposition survives execve, so restore
     // the default or `yes | head` would spin instead of dying.

@@ -17,7 +17,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-const NS_FLAGS: u64 = (libc::CLONE_NEWUSER
+pub(super) const NS_FLAGS: u64 = (libc::CLONE_NEWUSER
     | libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET
@@ -120,6 +120,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
                 seccomp: &programs,
                 pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
                 may_setgroups: !plan.id_maps.deny_setgroups,
+                detached: None,
             })
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
@@ -217,14 +218,14 @@ fn start_proxy(
     crate::proxy::spawn(listeners, config).step(|| "starting the proxy".into())
 }
 
-fn clone_error(e: std::io::Error) -> Error {
+pub(super) fn clone_error(e: std::io::Error) -> Error {
     let cause = super::check::userns_cause(e.raw_os_error().unwrap_or(0));
     Error::SetupMsg(format!(
         "strong mode needs new namespaces, but {cause}; run with --weaker (or \"mode\": \"weaker\" / enableWeakerNestedSandbox) for Landlock+seccomp without namespaces, or see `srt-runc check`"
     ))
 }
 
-fn status_code(s: Option<WaitStatus>) -> i32 {
+pub(super) fn status_code(s: Option<WaitStatus>) -> i32 {
     match s {
         Some(WaitStatus::Exited(_, c)) => c,
         Some(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
@@ -347,13 +348,13 @@ fn copy_winsize(from: RawFd, to: RawFd) {
 }
 
 /// A pseudo-terminal pair for `process.terminal`.
-struct Pty {
-    master: OwnedFd,
-    slave: OwnedFd,
+pub(super) struct Pty {
+    pub(super) master: OwnedFd,
+    pub(super) slave: OwnedFd,
 }
 
 impl Pty {
-    fn open() -> Result<Pty> {
+    pub(super) fn open() -> Result<Pty> {
         let r = nix::pty::openpty(None, None).step(|| "allocating a pseudo-terminal".into())?;
         for fd in [&r.master, &r.slave] {
             let _ = nix::fcntl::fcntl(

@@ -225,6 +225,12 @@ pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: i32) -> io::Result<()> {
     .map(|_| ())
 }
 
+/// `pidfd_open(pid, 0)`: a pidfd for a process that is not our child (`kill`, `delete`).
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) })?;
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// The `/proc/self/fd/N` path of an fd, for the classic mount(2) API.
 pub fn fd_path(fd: RawFd) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/proc/self/fd/{fd}"))

@@ -1,0 +1,147 @@
+//! The supervisor side of `create`: start a fully set-up init that waits for `start`,
+//! then let it go.
+//!
+//! Process model (DESIGN.md 3.5): `srt-runc create` clones the init directly, as it does
+//! for a foreground run, and then *exits*. The init is re-parented to the nearest
+//! subreaper above `create` (conmon and the containerd shim are subreapers), so it stays
+//! a descendant of the caller, which reaps it and reads its exit status. No daemon, no
+//! double fork, no `setsid` escape from the caller's subtree.
+//!
+//! The init arms PDEATHSIG during setup (a `create` killed half-way takes its init with
+//! it) and drops it only after this side has recorded the container and told it to go
+//! ([`Created::detach`]), waiting for its acknowledgement before exiting.
+
+use super::init::{self, Detached, InitArgs};
+use super::supervisor::{clone_error, seccomp_programs, status_code, Pty, NS_FLAGS};
+use super::sync::{self, Channel, Msg};
+use super::{idmap, sys};
+use crate::error::{Context, Error, Result};
+use crate::plan::Plan;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+/// Caller choices for a detached init.
+pub struct CreateOptions {
+    /// The exec fifo opened read-write; the init blocks reading it until `start`.
+    pub start_fifo: OwnedFd,
+    /// `--preserve-fds N`.
+    pub preserve_fds: u32,
+}
+
+/// A set-up init blocked before "go"; drop it without [`Created::detach`] to kill it.
+pub struct Created {
+    pub pid: i32,
+    pidfd: OwnedFd,
+    chan: Option<Channel>,
+    /// The pty master and the slave's path, when `process.terminal` is set; the caller
+    /// sends them to the console socket.
+    pub console: Option<(OwnedFd, PathBuf)>,
+    /// Released ([`Created::detach`]) or already collected: nothing to kill on drop.
+    done: bool,
+}
+
+/// Clones the init, writes its id maps and waits until its setup is complete.
+pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
+    let programs = seccomp_programs(plan)?;
+    let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
+    let pty = if plan.process.terminal {
+        Some(Pty::open()?)
+    } else {
+        None
+    };
+    // SAFETY: `create` has started no threads.
+    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
+    let (pid, pidfd) = match forked {
+        sys::Forked::Child => {
+            drop(sup_chan);
+            init::main(InitArgs {
+                plan,
+                chan: init_chan,
+                seccomp: &programs,
+                pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
+                may_setgroups: !plan.id_maps.deny_setgroups,
+                detached: Some(Detached {
+                    start_fifo: opts.start_fifo.as_raw_fd(),
+                    preserve_fds: opts.preserve_fds,
+                }),
+            })
+        }
+        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(init_chan);
+    drop(opts.start_fifo);
+    let console = match pty {
+        Some(p) => {
+            let name = std::fs::read_link(format!("/proc/self/fd/{}", p.slave.as_raw_fd()))
+                .step(|| "naming the pty slave".into())?;
+            Some((p.master, name))
+        }
+        None => None,
+    };
+    let mut created = Created {
+        pid,
+        pidfd,
+        chan: Some(sup_chan),
+        console,
+        done: false,
+    };
+    idmap::write(pid, &plan.id_maps)?;
+    let chan = created.chan.as_ref().expect("channel present");
+    chan.send(&Msg::Go)
+        .step(|| "starting the sandbox init".into())?;
+    match chan.recv().step(|| "waiting for the sandbox init".into())? {
+        Msg::Ready => Ok(created),
+        Msg::Fail { code, message } => {
+            created.reap();
+            Err(Error::Reported { code, message })
+        }
+        _ => {
+            let status = created.reap();
+            Err(Error::SetupMsg(format!(
+                "the sandbox init exited during setup (status {status})"
+            )))
+        }
+    }
+}
+
+impl Created {
+    /// The init's pidfd (for signalling without pid-reuse races).
+    pub fn pidfd(&self) -> &OwnedFd {
+        &self.pidfd
+    }
+
+    /// Tells the init to outlive us and waits until it has disarmed PDEATHSIG.
+    pub fn detach(mut self) -> Result<()> {
+        let chan = self.chan.take().expect("channel present");
+        chan.send(&Msg::Go)
+            .step(|| "releasing the container init".into())?;
+        match chan.recv().step(|| "releasing the container init".into())? {
+            Msg::Ready => {
+                self.done = true;
+                Ok(())
+            }
+            other => Err(Error::SetupMsg(format!(
+                "the container init did not acknowledge its release ({other:?})"
+            ))),
+        }
+    }
+
+    /// Kills the init and collects it; returns its status code.
+    fn reap(&mut self) -> i32 {
+        self.chan = None;
+        self.done = true;
+        let _ = sys::pidfd_send_signal(&self.pidfd, libc::SIGKILL);
+        status_code(waitpid(Pid::from_raw(self.pid), None).ok())
+    }
+}
+
+impl Drop for Created {
+    /// A `create` that fails after the clone leaves nothing running.
+    fn drop(&mut self) {
+        if !self.done {
+            self.reap();
+        }
+    }
+}

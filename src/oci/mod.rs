@@ -1,0 +1,53 @@
+//! The runc-compatible OCI lifecycle: `create`, `start`, `state`, `kill`, `delete`,
+//! `list`, plus `spec` and `features`.
+//!
+//! Callers (podman through conmon, the containerd shim, conformance harnesses) match
+//! our error *text* and parse our JSON, so messages and shapes follow runc 1.1.5 (see
+//! `reference/oci-runtime-cli.md`). Every error here makes the CLI exit 1.
+
+pub mod console;
+pub mod lifecycle;
+pub mod spec_cmd;
+pub mod state;
+pub mod time;
+
+/// Lifecycle errors; the `Display` text of the runc-compatible ones is what callers match.
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    /// containerd and podman look for "does not exist".
+    #[error("container does not exist")]
+    NotExist,
+    #[error("container with given ID already exists")]
+    AlreadyExists,
+    #[error("invalid container id {0:?}: use letters, digits, '_', '.', '+' and '-' (not \".\" or \"..\")")]
+    InvalidId(String),
+    #[error("cannot start an already running container")]
+    AlreadyRunning,
+    #[error("cannot start a container that has stopped")]
+    StartStopped,
+    /// containerd's `checkKillError` maps this to "process already finished".
+    #[error("container not running")]
+    NotRunning,
+    #[error("cannot delete container {0} that is not stopped: {1}")]
+    DeleteNotStopped(String, &'static str),
+    #[error("{step}: {source}")]
+    Io {
+        step: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The policy/plan/engine failed (bad bundle, setup step refused, command missing).
+    #[error(transparent)]
+    Engine(#[from] crate::error::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl OciError {
+    pub fn io(step: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
+        OciError::Io {
+            step: step.into(),
+            source: source.into(),
+        }
+    }
+}

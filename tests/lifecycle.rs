@@ -1,0 +1,669 @@
+//! The runc-compatible OCI lifecycle (`create`/`start`/`state`/`kill`/`delete`/`list`,
+//! `spec`, `features`, `--version`, `--log`), driven on a busybox bundle built at test
+//! time, as root and as the unprivileged test user (rootless, `--root` in a scratch dir).
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A busybox root filesystem and a config.json running `args` in it.
+fn busybox_bundle(s: &Scratch, user: User, args: &[&str], terminal: bool) -> PathBuf {
+    let bundle = s.join("bundle");
+    let rootfs = bundle.join("rootfs");
+    for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    for applet in ["sh", "echo", "sleep", "cat", "tty", "test", "ls"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+    }
+    let cfg = json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "lifecycle",
+        "annotations": {"org.example.test": "yes"},
+        "process": {
+            "terminal": terminal,
+            "args": args,
+            "cwd": "/",
+            "user": {"uid": 0, "gid": 0},
+            "env": ["PATH=/bin", "TERM=xterm"]
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}
+        ],
+        "linux": {"namespaces": [
+            {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
+        ]}
+    });
+    write_bundle(&bundle, &cfg);
+    chown_tree(&s.path, user);
+    bundle
+}
+
+fn chown_tree(p: &Path, user: User) {
+    let _ = std::os::unix::fs::lchown(p, Some(user.uid), Some(user.gid));
+    if p.is_dir() && !p.is_symlink() {
+        for e in std::fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), user);
+        }
+    }
+}
+
+/// `srt-runc --root ROOT ...` as one user.
+struct Rt {
+    user: User,
+    root: PathBuf,
+}
+
+impl Rt {
+    fn new(s: &Scratch, user: User) -> Rt {
+        Rt {
+            user,
+            root: s.join("state"),
+        }
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut all = vec!["--root", self.root.to_str().unwrap()];
+        all.extend_from_slice(args);
+        srt_cmd(self.user, &all)
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    /// `create`, with the container's stdio going to `out` (the container keeps the
+    /// runtime's stdout, so `create` is never run with a pipe a test waits on).
+    fn create(&self, bundle: &Path, id: &str, extra: &[&str], out: &Path) -> (i32, String) {
+        let mut args = vec!["create", "--bundle", bundle.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(id);
+        let err_path = out.with_extension("err");
+        let status = self
+            .cmd(&args)
+            .stdout(File::create(out).unwrap())
+            .stderr(File::create(&err_path).unwrap())
+            .status()
+            .unwrap();
+        (
+            status.code().unwrap_or(-1),
+            std::fs::read_to_string(err_path).unwrap(),
+        )
+    }
+    fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&ok(&self.run(&["state", id]))).unwrap()
+    }
+    fn wait_status(&self, id: &str, want: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let st = self.state(id);
+            if st["status"] == want {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "{id} never became {want}: {st}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Exit status 1 and `phrase` on stderr.
+fn fails_with(o: &Output, phrase: &str) {
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(o));
+    assert!(
+        stderr(o).contains(phrase),
+        "want {phrase:?}, got {}",
+        stderr(o)
+    );
+}
+
+fn pid_gone(pid: i64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => {
+            let st = s[s.rfind(')').unwrap() + 2..].chars().next().unwrap();
+            st == 'Z' || st == 'X'
+        }
+    }
+}
+
+fn wait_gone(pid: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pid_gone(pid) {
+        assert!(Instant::now() < deadline, "pid {pid} still running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_for_text(path: &Path, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(want) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no {want:?} in {text:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn create_start_kill_delete() {
+    for user in users() {
+        let s = Scratch::new("lc-basic", user);
+        let b = busybox_bundle(
+            &s,
+            user,
+            &["sh", "-c", "echo started; exec sleep 1000"],
+            false,
+        );
+        let rt = Rt::new(&s, user);
+        let pid_file = s.join("init.pid");
+        let out = s.join("out");
+        let (code, err) = rt.create(&b, "c1", &["--pid-file", pid_file.to_str().unwrap()], &out);
+        assert_eq!(code, 0, "{}: create: {err}", user.label());
+
+        // pid-file: the host pid, no newline; the same pid as in the state.
+        let pid_text = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(pid_text.bytes().all(|b| b.is_ascii_digit()), "{pid_text:?}");
+        let pid: i64 = pid_text.parse().unwrap();
+        let st = rt.state("c1");
+        assert_eq!(st["status"], "created", "{st}");
+        assert_eq!(st["pid"], pid);
+        assert_eq!(st["id"], "c1");
+        assert_eq!(st["ociVersion"], "1.0.2");
+        assert_eq!(st["bundle"], b.to_str().unwrap());
+        assert_eq!(st["rootfs"], b.join("rootfs").to_str().unwrap());
+        assert_eq!(st["annotations"]["org.example.test"], "yes");
+        assert!(st["created"].as_str().unwrap().ends_with('Z'));
+        assert!(!pid_gone(pid), "init must be alive while created");
+        assert!(rt.root.join("c1/exec.fifo").exists());
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "",
+            "nothing runs before start"
+        );
+
+        ok(&rt.run(&["start", "c1"]));
+        assert_eq!(wait_for_text(&out, "started"), "started\n");
+        let st = rt.state("c1");
+        assert_eq!(st["status"], "running");
+        assert_eq!(st["pid"], pid, "the container process is the init itself");
+        assert!(!rt.root.join("c1/exec.fifo").exists());
+        // The command is PID 1 itself: its host pid is what the pid file says.
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        assert_eq!(comm.trim(), "sleep");
+        fails_with(
+            &rt.run(&["start", "c1"]),
+            "cannot start an already running container",
+        );
+
+        // SIGTERM to a PID 1 without a handler is ignored (as in any container);
+        // SIGKILL by name stops it.
+        ok(&rt.run(&["kill", "c1", "KILL"]));
+        let st = rt.wait_status("c1", "stopped");
+        assert_eq!(st["pid"], 0);
+        fails_with(
+            &rt.run(&["start", "c1"]),
+            "cannot start a container that has stopped",
+        );
+        fails_with(&rt.run(&["kill", "c1", "9"]), "container not running");
+        ok(&rt.run(&["kill", "--all", "c1", "9"]));
+
+        ok(&rt.run(&["delete", "c1"]));
+        assert!(!rt.root.join("c1").exists(), "state dir left behind");
+        fails_with(&rt.run(&["state", "c1"]), "container does not exist");
+        wait_gone(pid);
+    }
+}
+
+#[test]
+fn delete_created_and_force_delete_running() {
+    for user in users() {
+        let s = Scratch::new("lc-delete", user);
+        let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+        let rt = Rt::new(&s, user);
+        let pf = s.join("pid");
+        let pfs = pf.to_str().unwrap();
+
+        // A created container is deleted without --force (containerd relies on it).
+        let (code, err) = rt.create(&b, "created", &["--pid-file", pfs], &s.join("o1"));
+        assert_eq!(code, 0, "{err}");
+        let pid: i64 = std::fs::read_to_string(&pf).unwrap().parse().unwrap();
+        ok(&rt.run(&["delete", "created"]));
+        assert!(pid_gone(pid), "created init survived delete");
+        assert!(!rt.root.join("created").exists());
+
+        // A running one needs --force, which kills it.
+        let (code, err) = rt.create(&b, "running", &["--pid-file", pfs], &s.join("o2"));
+        assert_eq!(code, 0, "{err}");
+        let pid: i64 = std::fs::read_to_string(&pf).unwrap().parse().unwrap();
+        ok(&rt.run(&["start", "running"]));
+        rt.wait_status("running", "running");
+        fails_with(
+            &rt.run(&["delete", "running"]),
+            "cannot delete container running that is not stopped: running",
+        );
+        ok(&rt.run(&["delete", "--force", "running"]));
+        assert!(pid_gone(pid), "running init survived delete --force");
+        assert!(!rt.root.join("running").exists());
+        // Nothing left in the state root.
+        assert_eq!(std::fs::read_dir(&rt.root).unwrap().count(), 0);
+    }
+}
+
+#[test]
+fn kill_all_and_default_signal() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-killall", user);
+    // The shell traps TERM (the default signal) and reports it.
+    let b = busybox_bundle(
+        &s,
+        user,
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 3' TERM; sleep 1000 & echo ready; wait",
+        ],
+        false,
+    );
+    let rt = Rt::new(&s, user);
+    let out = s.join("out");
+    assert_eq!(rt.create(&b, "k", &[], &out).0, 0);
+    ok(&rt.run(&["start", "k"]));
+    wait_for_text(&out, "ready");
+    ok(&rt.run(&["kill", "k"]));
+    wait_for_text(&out, "got-term");
+    rt.wait_status("k", "stopped");
+    ok(&rt.run(&["delete", "k"]));
+}
+
+#[test]
+fn unknown_and_invalid_ids() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-unknown", user);
+    let rt = Rt::new(&s, user);
+    for args in [
+        vec!["state", "nope"],
+        vec!["start", "nope"],
+        vec!["kill", "nope", "KILL"],
+        vec!["delete", "nope"],
+    ] {
+        fails_with(&rt.run(&args), "container does not exist");
+    }
+    let o = rt.run(&["delete", "--force", "nope"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+
+    let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+    for bad in ["..", "a/b", "."] {
+        let (code, err) = rt.create(&b, bad, &[], &s.join("o"));
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains("invalid container id"), "{err}");
+    }
+    assert_eq!(rt.create(&b, "dup", &[], &s.join("o")).0, 0);
+    let (code, err) = rt.create(&b, "dup", &[], &s.join("o2"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("container with given ID already exists"),
+        "{err}"
+    );
+    fails_with(&rt.run(&["kill", "dup", "NOSUCHSIG"]), "unknown signal");
+    ok(&rt.run(&["delete", "dup"]));
+}
+
+#[test]
+fn create_failures_leave_nothing_behind() {
+    for user in users() {
+        let s = Scratch::new("lc-fail", user);
+        let b = busybox_bundle(&s, user, &["/no/such/program"], false);
+        let rt = Rt::new(&s, user);
+        let log = s.join("log.json");
+        let (code, err) = rt.create(
+            &b,
+            "f",
+            &[],
+            &s.join("o"), // global flags go before the subcommand; see below for --log
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("no such file or directory"), "{err}");
+        assert!(
+            !rt.root.join("f").exists(),
+            "state dir left after a failed create"
+        );
+
+        // The filtering proxy is not available with create yet: refused, clearly.
+        let mut cfg: Value =
+            serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+        cfg["process"]["args"] = json!(["sleep", "1"]);
+        cfg["sandbox"] = json!({"network": {"allowedDomains": ["example.com"]}});
+        write_bundle(&b, &cfg);
+        let o = rt
+            .cmd(&[
+                "--log",
+                log.to_str().unwrap(),
+                "--log-format",
+                "json",
+                "create",
+                "--bundle",
+                b.to_str().unwrap(),
+                "p",
+            ])
+            .output()
+            .unwrap();
+        fails_with(&o, "not yet supported with create/start; use run");
+        assert!(!rt.root.join("p").exists());
+        let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim())
+            .expect("one JSON line");
+        assert_eq!(line["level"], "error");
+        assert!(line["msg"]
+            .as_str()
+            .unwrap()
+            .contains("not yet supported with create/start"));
+
+        // terminal without a console socket: runc's error.
+        cfg["sandbox"] = json!({});
+        cfg["process"]["terminal"] = json!(true);
+        write_bundle(&b, &cfg);
+        let (code, err) = rt.create(&b, "t", &[], &s.join("o3"));
+        assert_eq!(code, 1);
+        assert!(err.contains("cannot allocate tty"), "{err}");
+        assert!(!rt.root.join("t").exists());
+    }
+}
+
+#[test]
+fn log_json_format() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-log", user);
+    let rt = Rt::new(&s, user);
+    let log = s.join("oci-log");
+    for _ in 0..2 {
+        let o = rt.run(&[
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format=json",
+            "state",
+            "ghost",
+        ]);
+        fails_with(&o, "container does not exist");
+        assert!(
+            !stderr(&o).starts_with('{'),
+            "plain text on stderr: {}",
+            stderr(&o)
+        );
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "appended, one object per line: {text}");
+    for l in lines {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], "container does not exist");
+        let t = v["time"].as_str().unwrap();
+        // RFC 3339: 2006-01-02T15:04:05Z
+        assert_eq!(t.len(), 20, "{t}");
+        assert_eq!(&t[4..5], "-");
+        assert_eq!(&t[10..11], "T");
+        assert!(t.ends_with('Z'));
+    }
+    // Without --log, JSON format puts the JSON line on stderr (as runc does).
+    let o = rt.run(&["--log-format", "json", "state", "ghost"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(v["msg"], "container does not exist");
+}
+
+/// Receives one fd with SCM_RIGHTS, as conmon's `recvfd` and go-runc's `recvFd` do.
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(v) = c {
+            fds.extend(v);
+        }
+    }
+    assert_eq!(fds.len(), 1, "exactly one fd");
+    let n = msg.bytes;
+    let name = String::from_utf8(buf[..n].to_vec()).unwrap();
+    (name, unsafe { OwnedFd::from_raw_fd(fds[0]) })
+}
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    for user in users() {
+        let s = Scratch::new("lc-console", user);
+        let b = busybox_bundle(&s, user, &["sh"], true);
+        let rt = Rt::new(&s, user);
+        let sock_path = s.join("console.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+        chown(&sock_path, user);
+        let (code, err) = rt.create(
+            &b,
+            "tty",
+            &["--console-socket", sock_path.to_str().unwrap()],
+            &s.join("o"),
+        );
+        assert_eq!(code, 0, "{}: {err}", user.label());
+        let (conn, _) = listener.accept().unwrap();
+        let (name, master) = recv_fd(&conn);
+        assert!(name.starts_with("/dev/pts/"), "slave name {name:?}");
+        ok(&rt.run(&["start", "tty"]));
+        let mut m = File::from(master);
+        use std::io::{Read, Write};
+        m.write_all(b"test -t 0 && test -t 1 && echo tty-$((6*7)); exit 5\n")
+            .unwrap();
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&got).contains("tty-42") {
+            assert!(
+                Instant::now() < deadline,
+                "{}",
+                String::from_utf8_lossy(&got)
+            );
+            let mut pfd = libc::pollfd {
+                fd: m.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            if unsafe { libc::poll(&mut pfd, 1, 200) } > 0 {
+                match m.read(&mut buf) {
+                    Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                    _ => break,
+                }
+            }
+        }
+        assert!(String::from_utf8_lossy(&got).contains("tty-42"));
+        rt.wait_status("tty", "stopped");
+        ok(&rt.run(&["delete", "tty"]));
+        assert!(!rt.root.join("tty").exists());
+    }
+}
+
+#[test]
+fn list_formats() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-list", user);
+    let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+    let rt = Rt::new(&s, user);
+    assert_eq!(ok(&rt.run(&["list", "-q"])), "");
+    assert_eq!(rt.create(&b, "b-two", &[], &s.join("o1")).0, 0);
+    assert_eq!(rt.create(&b, "a-one", &[], &s.join("o2")).0, 0);
+    ok(&rt.run(&["start", "b-two"]));
+    assert_eq!(ok(&rt.run(&["list", "-q"])), "a-one\nb-two\n");
+    let v: Value = serde_json::from_str(&ok(&rt.run(&["list", "--format", "json"]))).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["id"], "a-one");
+    assert_eq!(arr[0]["status"], "created");
+    assert_eq!(arr[1]["status"], "running");
+    assert_eq!(arr[1]["bundle"], b.to_str().unwrap());
+    assert!(!arr[0]["owner"].as_str().unwrap().is_empty());
+    let table = ok(&rt.run(&["list"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("STATUS") && lines[0].ends_with("OWNER"),
+        "{table}"
+    );
+    assert!(lines[1].starts_with("a-one ") && lines[1].contains(" created "));
+    assert!(lines[2].starts_with("b-two ") && lines[2].contains(" running "));
+    for id in ["a-one", "b-two"] {
+        ok(&rt.run(&["delete", "--force", id]));
+    }
+    assert_eq!(ok(&rt.run(&["list", "-q"])), "");
+}
+
+#[test]
+fn create_leaves_the_init_with_the_callers_subreaper() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-reaper", user);
+    let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+    let root = s.join("state");
+    let pf = s.join("pid");
+    let script = format!(
+        "{bin} --root {root} create --bundle {b} --pid-file {pf} r >/dev/null 2>&1 || exit 9; \
+         echo $$; grep PPid /proc/$(cat {pf})/status; {bin} --root {root} delete --force r",
+        bin = srt_runc().display(),
+        root = root.display(),
+        b = b.display(),
+        pf = pf.display()
+    );
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c").arg(&script).stdin(Stdio::null());
+    if user.uid != unsafe { libc::geteuid() } {
+        c.uid(user.uid).gid(user.gid);
+    }
+    // Like conmon and the containerd shim: the caller is a subreaper.
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = ok(&c.output().unwrap());
+    let mut lines = out.lines();
+    let shell = lines.next().unwrap().trim().to_string();
+    let ppid = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    assert_eq!(
+        ppid, shell,
+        "the init must be re-parented to the subreaper caller"
+    );
+}
+
+#[test]
+fn preserve_fds_reach_the_container() {
+    let user = unprivileged();
+    let s = Scratch::new("lc-fds", user);
+    let b = busybox_bundle(&s, user, &["sh", "-c", "echo via-fd3 >&3"], false);
+    let rt = Rt::new(&s, user);
+    let extra = s.join("fd3");
+    // The shell opens fd 3 (no close-on-exec) for `create`, as conmon does for
+    // `--preserve-fds`.
+    let script = format!(
+        "exec {bin} --root {root} create --bundle {b} --preserve-fds 1 p 3>{extra} >/dev/null 2>&1",
+        bin = srt_runc().display(),
+        root = rt.root.display(),
+        b = b.display(),
+        extra = extra.display()
+    );
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c").arg(&script).stdin(Stdio::null());
+    if !user.is_root() || unsafe { libc::geteuid() } != user.uid {
+        c.uid(user.uid).gid(user.gid);
+    }
+    ok(&c.output().unwrap());
+    ok(&rt.run(&["start", "p"]));
+    assert_eq!(wait_for_text(&extra, "via-fd3"), "via-fd3\n");
+    rt.wait_status("p", "stopped");
+    ok(&rt.run(&["delete", "p"]));
+}
+
+#[test]
+fn spec_output_runs_via_run() {
+    for user in users() {
+        let s = Scratch::new("lc-spec", user);
+        // Reuse the busybox rootfs; replace its config with `spec`'s.
+        let b = busybox_bundle(&s, user, &["true"], false);
+        std::fs::remove_file(b.join("config.json")).unwrap();
+        let rootless = !user.is_root();
+        let mut args = vec!["spec", "--bundle", b.to_str().unwrap()];
+        if rootless {
+            args.insert(1, "--rootless");
+        }
+        ok(&srt_cmd(user, &args).output().unwrap());
+        let mut cfg: Value =
+            serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+        assert_eq!(cfg["root"]["path"], "rootfs");
+        assert_eq!(cfg["process"]["terminal"], true);
+        let ns: Vec<&str> = cfg["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(ns.contains(&"user"), rootless, "{ns:?}");
+        assert_eq!(ns.contains(&"network"), !rootless, "{ns:?}");
+        // Never over an existing config.
+        let o = srt_cmd(user, &args).output().unwrap();
+        fails_with(&o, "File config.json exists");
+
+        cfg["process"]["args"] = json!(["sh", "-c", "echo spec-$((40+2))"]);
+        write_bundle(&b, &cfg);
+        chown_tree(&b, user);
+        let o = srt_cmd(user, &["run", "--bundle", b.to_str().unwrap(), "specrun"])
+            .output()
+            .unwrap();
+        assert!(
+            ok(&o).contains("spec-42"),
+            "{}: {} {}",
+            user.label(),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn features_and_version() {
+    let user = unprivileged();
+    let v: Value =
+        serde_json::from_str(&ok(&srt_cmd(user, &["features"]).output().unwrap())).unwrap();
+    assert_eq!(v["ociVersionMin"], "1.0.0");
+    assert!(v["ociVersionMax"].as_str().unwrap().starts_with("1."));
+    let ns = v["linux"]["namespaces"].as_array().unwrap();
+    for want in ["user", "mount", "pid", "network", "ipc", "uts", "cgroup"] {
+        assert!(ns.contains(&json!(want)), "{want}");
+    }
+    assert!(v["linux"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("CAP_SYS_ADMIN")));
+    assert_eq!(v["linux"]["seccomp"]["enabled"], true);
+
+    let out = ok(&srt_cmd(user, &["--version"]).output().unwrap());
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("srt-runc version "), "{out}");
+    assert!(lines[1].starts_with("commit: "), "{out}");
+    assert_eq!(lines[2], "spec: 1.0.2");
+}
