@@ -542,13 +542,34 @@ impl Ctx {
     /// Device nodes cannot be created in a user namespace, so the host's are bound onto
     /// empty files; the rest are symlinks into the sandbox's own procfs and devpts.
     fn dev_nodes(&mut self, dev: &Path) -> Result<()> {
-        for d in DEVICES {
-            let host = Path::new("/dev").join(d);
-            if let Some(src) = self.sources.get(&host) {
-                self.bind_fd(src, &dev.join(d), false, false, &[], Node::File)?;
-            }
-        }
         let devfd = self.target(dev, Node::Dir)?;
+        // An O_PATH fd cannot serve as the dirfd of symlinkat or openat(O_CREAT);
+        // reopen as a directory. The directory is the /dev tmpfs mounted in this run, so
+        // names in it cannot be redirected, and the files and binds are made directly
+        // against it (three syscalls a device instead of a path walk each).
+        let dirfd =
+            sys::reopen_dir(devfd.as_raw_fd()).step(|| format!("opening {}", dev.display()))?;
+        for d in DEVICES {
+            let Some(src) = self.sources.get(&Path::new("/dev").join(d)) else {
+                continue;
+            };
+            let name = std::ffi::OsStr::new(d);
+            match sys::create_file_at(dirfd.as_raw_fd(), name, 0o644) {
+                Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                    return Err(Error::setup(format!("creating {}/{d}", dev.display()), e))
+                }
+                _ => {}
+            }
+            let target = format!("/proc/self/fd/{}/{d}", dirfd.as_raw_fd());
+            mount(
+                Some(&sys::fd_path(src.as_raw_fd())),
+                target.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .step(|| format!("binding /dev/{d}"))?;
+        }
         let links = [
             ("ptmx", "pts/ptmx"),
             ("fd", "/proc/self/fd"),
@@ -556,9 +577,6 @@ impl Ctx {
             ("stdout", "/proc/self/fd/1"),
             ("stderr", "/proc/self/fd/2"),
         ];
-        // An O_PATH fd cannot serve as the dirfd of symlinkat; reopen as a directory.
-        let dirfd =
-            sys::reopen_dir(devfd.as_raw_fd()).step(|| format!("opening {}", dev.display()))?;
         for (name, to) in links {
             match sys::symlinkat(to, dirfd.as_raw_fd(), name) {
                 Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
