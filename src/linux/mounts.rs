@@ -9,7 +9,7 @@
 //! 3. The root is cloned as a detached tree (`open_tree`), made read-only on every
 //!    submount *before* it is attached (`mount_setattr(AT_RECURSIVE)`), so there is no
 //!    window in which it is writable.
-//! 4. A private tmpfs is mounted at `/tmp` of our view only; it holds the new root's
+//! 4. When stubs are needed, a private tmpfs is mounted at `/tmp` of our view only; it holds the new root's
 //!    mount point and the unreadable stubs used for denied paths. It vanishes with the
 //!    old root.
 //! 5. Plan steps are applied below the new root; destinations are resolved with
@@ -54,20 +54,23 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
             .step(|| "making the root read-only on every submount".into())?;
     }
 
-    mount(
-        Some("tmpfs"),
-        STAGING,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=0700,size=64k"),
-    )
-    .step(|| format!("mounting the staging tmpfs on {STAGING}"))?;
-    std::fs::create_dir(NEWROOT).step(|| format!("creating {NEWROOT}"))?;
-    if plan
+    // The staging tmpfs is only needed when there are stubs to keep in it; otherwise the
+    // new root is attached straight onto /tmp of our (private) view, one mount fewer.
+    let needs_stubs = plan
         .mounts
         .iter()
-        .any(|m| matches!(m.kind, StepKind::DenyRead { .. } | StepKind::MaskSocket))
-    {
+        .any(|m| matches!(m.kind, StepKind::DenyRead { .. } | StepKind::MaskSocket));
+    let newroot_path = if needs_stubs { NEWROOT } else { STAGING };
+    if needs_stubs {
+        mount(
+            Some("tmpfs"),
+            STAGING,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0700,size=64k"),
+        )
+        .step(|| format!("mounting the staging tmpfs on {STAGING}"))?;
+        std::fs::create_dir(NEWROOT).step(|| format!("creating {NEWROOT}"))?;
         std::fs::write(DENY_FILE, b"").step(|| "creating the deny stub".into())?;
         std::fs::create_dir(DENY_DIR).step(|| "creating the deny stub".into())?;
         for p in [DENY_FILE, DENY_DIR] {
@@ -75,11 +78,11 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
                 .step(|| format!("chmod 000 {p}"))?;
         }
     }
-    let newroot = open_path(Path::new(NEWROOT)).step(|| format!("opening {NEWROOT}"))?;
+    let newroot = open_path(Path::new(newroot_path)).step(|| format!("opening {newroot_path}"))?;
     sys::move_mount_fd(tree.as_raw_fd(), newroot.as_raw_fd())
         .step(|| "attaching the root".into())?;
     drop(newroot);
-    let newroot = open_path(Path::new(NEWROOT)).step(|| format!("opening {NEWROOT}"))?;
+    let newroot = open_path(Path::new(newroot_path)).step(|| format!("opening {newroot_path}"))?;
 
     let mut ctx = Ctx {
         root: newroot,
@@ -99,7 +102,7 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     }
     drop(ctx);
 
-    std::env::set_current_dir(NEWROOT).step(|| format!("chdir {NEWROOT}"))?;
+    std::env::set_current_dir(newroot_path).step(|| format!("chdir {newroot_path}"))?;
     sys::pivot_root(Path::new("."), Path::new(".")).step(|| "pivot_root".into())?;
     umount2(".", MntFlags::MNT_DETACH).step(|| "detaching the old root".into())?;
     std::env::set_current_dir("/").step(|| "chdir /".into())?;

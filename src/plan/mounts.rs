@@ -258,7 +258,7 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
         if !roots.is_empty() {
             let depth = policy.sandbox.mandatory_deny_search_depth.unwrap_or(3);
             let allow_git_config = fs.allow_git_config.unwrap_or(false);
-            let found = crate::policy::mandatory::scan(&roots, depth, allow_git_config);
+            let found = crate::policy::mandatory::scan_existing(&roots, depth, allow_git_config);
             // Directories the walk had no budget for are protected whole (fail closed).
             let mut protected = found.existing;
             protected.extend(found.unscanned);
@@ -266,7 +266,7 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
             let cwd = std::fs::canonicalize(&policy.process.cwd)
                 .unwrap_or_else(|_| policy.process.cwd.clone());
             if roots.iter().any(|r| cwd.starts_with(r)) {
-                for m in missing_protected(&cwd, depth, allow_git_config) {
+                for m in missing_protected(&cwd, allow_git_config) {
                     // Missing parents (`.claude` for `.claude/commands`) get plain
                     // placeholder directories: created for the mount point, writable,
                     // removed afterwards if the command left them empty.
@@ -475,8 +475,8 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
 /// reports only the first missing component (`.claude` for `.claude/commands`);
 /// protecting that whole directory would also block `.claude/notes.md`, which srt
 /// allows, so it is expanded back to the dangerous paths beneath it.
-fn missing_protected(cwd: &Path, depth: u32, allow_git_config: bool) -> Vec<PathBuf> {
-    use crate::policy::mandatory::{scan, DANGEROUS_DIRS, DANGEROUS_FILES};
+fn missing_protected(cwd: &Path, allow_git_config: bool) -> Vec<PathBuf> {
+    use crate::policy::mandatory::{scan_missing, DANGEROUS_DIRS, DANGEROUS_FILES};
     let mut full: Vec<PathBuf> = DANGEROUS_FILES
         .iter()
         .chain(DANGEROUS_DIRS)
@@ -487,7 +487,7 @@ fn missing_protected(cwd: &Path, depth: u32, allow_git_config: bool) -> Vec<Path
         full.push(cwd.join(".git/config"));
     }
     let mut out = Vec::new();
-    for m in scan(&[cwd.to_path_buf()], depth, allow_git_config).missing {
+    for m in scan_missing(cwd, allow_git_config) {
         let under: Vec<&PathBuf> = full
             .iter()
             .filter(|f| f.starts_with(&m) && std::fs::symlink_metadata(f).is_err())

@@ -102,6 +102,43 @@ pub fn scan_with_budget(
     allow_git_config: bool,
     max_entries: usize,
 ) -> Scan {
+    scan_inner(roots, depth, allow_git_config, max_entries, true, true)
+}
+
+/// Only the walk: existing dangerous paths beneath `roots` (no `missing` list, which
+/// costs a stat per protected name per root).
+pub fn scan_existing(roots: &[PathBuf], depth: u32, allow_git_config: bool) -> Scan {
+    scan_inner(
+        roots,
+        depth,
+        allow_git_config,
+        DEFAULT_MAX_ENTRIES,
+        false,
+        true,
+    )
+}
+
+/// Only the protected paths missing directly at `root` (no walk).
+pub fn scan_missing(root: &Path, allow_git_config: bool) -> Vec<PathBuf> {
+    scan_inner(
+        &[root.to_path_buf()],
+        1,
+        allow_git_config,
+        DEFAULT_MAX_ENTRIES,
+        true,
+        false,
+    )
+    .missing
+}
+
+fn scan_inner(
+    roots: &[PathBuf],
+    depth: u32,
+    allow_git_config: bool,
+    max_entries: usize,
+    want_missing: bool,
+    want_walk: bool,
+) -> Scan {
     let mut scanner = Scanner {
         depth: depth.max(1),
         allow_git_config,
@@ -114,8 +151,12 @@ pub fn scan_with_budget(
     };
     for root in roots {
         if is_dir(root) {
-            scanner.missing_at_root(root);
-            scanner.walk(root);
+            if want_missing {
+                scanner.missing_at_root(root);
+            }
+            if want_walk {
+                scanner.walk(root);
+            }
         }
     }
     Scan {
