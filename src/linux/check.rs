@@ -30,13 +30,7 @@ fn read(p: &str) -> Option<String> {
 /// Forks a child that tries to create all of strong mode's namespaces; returns the
 /// errno it saw (0 on success). The child exits at once; nothing is mounted.
 fn probe_namespaces() -> i32 {
-    let flags = (libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWNET
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWCGROUP) as u64;
+    let flags = super::supervisor::NS_FLAGS;
     // SAFETY: the child only calls _exit.
     match unsafe { super::sys::clone_pidfd(flags) } {
         Ok(super::sys::Forked::Child) => unsafe { libc::_exit(0) },

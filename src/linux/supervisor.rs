@@ -187,17 +187,13 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     Ok(code)
 }
 
-/// Starts the host-side proxy on the listeners the init created in the sandbox's netns.
-fn start_proxy(
+/// The proxy's config for `settings`, with the caller's event sinks attached (shared by
+/// strong mode, whose listeners come from the sandbox's netns, and weaker mode).
+pub(super) fn proxy_config(
     plan: &Plan,
-    fds: Vec<OwnedFd>,
+    settings: &crate::policy::NetworkSettings,
     opts: &RunOptions,
-) -> Result<crate::proxy::ProxyHandle> {
-    let crate::plan::NetworkPlan::Proxy { settings, .. } = &plan.network else {
-        return Err(Error::SetupMsg(
-            "proxy listeners received but the plan has no proxy".into(),
-        ));
-    };
+) -> Result<crate::proxy::ProxyConfig> {
     let mut config =
         crate::proxy::ProxyConfig::from_settings(settings).map_err(|e| Error::ConfigText {
             file: plan.origin.clone(),
@@ -214,6 +210,21 @@ fn start_proxy(
     if let Some(tx) = &opts.events {
         config.events = config.events.with_channel(tx.clone());
     }
+    Ok(config)
+}
+
+/// Starts the host-side proxy on the listeners the init created in the sandbox's netns.
+fn start_proxy(
+    plan: &Plan,
+    fds: Vec<OwnedFd>,
+    opts: &RunOptions,
+) -> Result<crate::proxy::ProxyHandle> {
+    let crate::plan::NetworkPlan::Proxy { settings, .. } = &plan.network else {
+        return Err(Error::SetupMsg(
+            "proxy listeners received but the plan has no proxy".into(),
+        ));
+    };
+    let config = proxy_config(plan, settings, opts)?;
     let listeners = fds.into_iter().map(std::net::TcpListener::from).collect();
     crate::proxy::spawn(listeners, config).step(|| "starting the proxy".into())
 }

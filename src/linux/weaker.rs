@@ -88,23 +88,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     drop(rd);
     let proxy = match &plan.network {
         NetworkPlan::Proxy { settings, .. } => {
-            let mut config = crate::proxy::ProxyConfig::from_settings(settings).map_err(|e| {
-                Error::ConfigText {
-                    file: plan.origin.clone(),
-                    text: format!("sandbox.{e}"),
-                }
-            })?;
-            if let Some(path) = &opts.violations_log {
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .step(|| format!("opening {}", path.display()))?;
-                config.events = config.events.with_json_lines(f);
-            }
-            if let Some(tx) = &opts.events {
-                config.events = config.events.with_channel(tx.clone());
-            }
+            let config = super::supervisor::proxy_config(plan, settings, opts)?;
             let l = std::net::TcpListener::bind("127.0.0.1:0")
                 .step(|| "binding the proxy on 127.0.0.1".into())?;
             Some(crate::proxy::spawn(vec![l], config).step(|| "starting the proxy".into())?)

@@ -3,6 +3,7 @@
 //! Callers parse what we print: containerd decodes the `time` of every log line as
 //! RFC 3339 (a bad one makes it lose the error message), and go-runc decodes `created`.
 
+use crate::proxy::events::civil_from_days;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `2006-01-02T15:04:05.123456789Z` (what runc prints for `created`).
@@ -27,21 +28,6 @@ fn date_time(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's well-known algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
