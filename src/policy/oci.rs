@@ -33,6 +33,33 @@ pub fn load_bundle(bundle: &Path) -> Result<Policy> {
 
 /// Parses config.json text. `file` is used in messages; `bundle` resolves relative paths.
 pub fn parse_config(text: &str, file: &str, bundle: &Path) -> Result<Policy> {
+    // Fast path: typed parses straight from the text. Only when one fails is the text
+    // parsed again through a JSON value and serde_path_to_error, to name the field.
+    #[derive(serde::Deserialize)]
+    struct Ext {
+        #[serde(default)]
+        sandbox: Option<serde_json::Value>,
+    }
+    let fast = serde_json::from_str::<Spec>(text)
+        .ok()
+        .zip(serde_json::from_str::<Ext>(text).ok());
+    let (spec, sandbox_value) = match fast {
+        Some((spec, ext)) => (spec, ext.sandbox),
+        None => slow_parse(text, file)?,
+    };
+    let mut sandbox = match sandbox_value {
+        None => SandboxSettings::default(),
+        Some(v) => parse_sandbox(v, file, "sandbox.")?,
+    };
+    if let Some(annotations) = spec.annotations() {
+        apply_annotations(&mut sandbox, annotations, file)?;
+    }
+    build_policy(spec, sandbox, file, bundle)
+}
+
+/// The error path of [`parse_config`]: names the line and column of malformed JSON or
+/// the JSON path of the field that does not fit.
+fn slow_parse(text: &str, file: &str) -> Result<(Spec, Option<serde_json::Value>)> {
     let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         Error::config(
             file,
@@ -49,15 +76,7 @@ pub fn parse_config(text: &str, file: &str, bundle: &Path) -> Result<Policy> {
     let sandbox_value = obj.remove("sandbox");
     let spec: Spec = serde_path_to_error::deserialize(value)
         .map_err(|e| Error::config(file, field_path("", e.path()), e.into_inner().to_string()))?;
-    let (mut sandbox, sandbox_given) = match sandbox_value {
-        None => (SandboxSettings::default(), false),
-        Some(v) => (parse_sandbox(v, file, "sandbox.")?, true),
-    };
-    if let Some(annotations) = spec.annotations() {
-        apply_annotations(&mut sandbox, annotations, file)?;
-    }
-    let _ = sandbox_given;
-    build_policy(spec, sandbox, file, bundle)
+    Ok((spec, sandbox_value))
 }
 
 /// Parses a `"sandbox"` value strictly; `prefix` is prepended to field paths.
