@@ -40,6 +40,40 @@ struct Cli {
     cmd: Option<Cmd>,
 }
 
+/// Engine choices shared by `run` and `sandbox`/`srt`.
+#[derive(clap::Args, Debug)]
+struct EngineFlags {
+    /// Append every network connection attempt (allowed and denied) to FILE as JSON lines.
+    #[arg(long = "violations-log", value_name = "FILE")]
+    violations_log: Option<PathBuf>,
+    /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
+    #[arg(long)]
+    weaker: bool,
+    /// Refuse to run unless these layers are enforced (network, filesystem, pid, namespaces).
+    #[arg(long, value_delimiter = ',', value_name = "LAYER")]
+    require: Vec<String>,
+}
+
+impl EngineFlags {
+    /// `--weaker` overrides the policy's mode.
+    fn apply(&self, policy: &mut policy::Policy) {
+        if self.weaker {
+            policy.sandbox.mode = Some(policy::Mode::Weaker);
+        }
+    }
+
+    fn run_options(
+        self,
+        events: Option<tokio::sync::mpsc::UnboundedSender<crate::proxy::Event>>,
+    ) -> linux::RunOptions {
+        linux::RunOptions {
+            violations_log: self.violations_log,
+            events,
+            require: self.require,
+        }
+    }
+}
+
 /// `srt-runc sandbox` and the `srt` multicall name share these arguments.
 #[derive(clap::Args, Debug)]
 struct SandboxArgs {
@@ -52,15 +86,8 @@ struct SandboxArgs {
     /// Append the sandbox's denials to stderr as <sandbox_violations>…</sandbox_violations>.
     #[arg(long = "report-violations")]
     report_violations: bool,
-    /// Append every network connection attempt to FILE as JSON lines.
-    #[arg(long = "violations-log", value_name = "FILE")]
-    violations_log: Option<PathBuf>,
-    /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
-    #[arg(long)]
-    weaker: bool,
-    /// Refuse to run unless these layers are enforced (network, filesystem, pid, namespaces).
-    #[arg(long, value_delimiter = ',', value_name = "LAYER")]
-    require: Vec<String>,
+    #[command(flatten)]
+    engine: EngineFlags,
     /// The command and its arguments (each shell-quoted).
     #[arg(
         trailing_var_arg = true,
@@ -90,15 +117,8 @@ enum Cmd {
         bundle: Option<PathBuf>,
         /// Container id, or a bundle directory when --bundle is not given.
         id: String,
-        /// Append every network connection attempt (allowed and denied) to FILE as JSON lines.
-        #[arg(long = "violations-log", value_name = "FILE")]
-        violations_log: Option<PathBuf>,
-        /// Weaker mode: no namespaces (Landlock + seccomp only), for nested containers.
-        #[arg(long)]
-        weaker: bool,
-        /// Refuse to run unless these layers are enforced (network, filesystem, pid, namespaces).
-        #[arg(long, value_delimiter = ',', value_name = "LAYER")]
-        require: Vec<String>,
+        #[command(flatten)]
+        engine: EngineFlags,
     },
     /// Create a container: set it up completely and leave it waiting for `start`.
     Create {
@@ -404,27 +424,12 @@ fn dispatch(cmd: Cmd) -> Result<i32, Error> {
             }
             Ok(0)
         }
-        Cmd::Run {
-            bundle,
-            id,
-            violations_log,
-            weaker,
-            require,
-        } => {
+        Cmd::Run { bundle, id, engine } => {
             let bundle = bundle_for(bundle, &id);
             let mut policy = policy::oci::load_bundle(&bundle)?;
-            if weaker {
-                policy.sandbox.mode = Some(policy::Mode::Weaker);
-            }
+            engine.apply(&mut policy);
             let plan = plan::build(&policy, plan::Caller::current())?;
-            linux::run(
-                &plan,
-                &linux::RunOptions {
-                    violations_log,
-                    events: None,
-                    require,
-                },
-            )
+            linux::run(&plan, &engine.run_options(None))
         }
         Cmd::Connect { host, port, proxy } => match crate::proxy::connect_stdio(proxy, &host, port)
         {
@@ -537,9 +542,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     let ignore = settings.ignore_violations.clone().unwrap_or_default();
     let script = command.script();
     let mut policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
-    if args.weaker {
-        policy.sandbox.mode = Some(policy::Mode::Weaker);
-    }
+    args.engine.apply(&mut policy);
     // In srt mode a bad value in the settings file is a settings error (exit 1), named
     // as the settings file names it.
     let plan = plan::build(&policy, plan::Caller::current()).map_err(|e| match e {
@@ -558,11 +561,9 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
         other => other,
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let opts = linux::RunOptions {
-        violations_log: args.violations_log,
-        events: args.report_violations.then_some(tx),
-        require: args.require,
-    };
+    let opts = args
+        .engine
+        .run_options(args.report_violations.then_some(tx));
     let code = linux::run(&plan, &opts)?;
     if args.report_violations {
         let mut lines = Vec::new();

@@ -244,8 +244,14 @@ pub(super) fn status_code(s: Option<WaitStatus>) -> i32 {
     }
 }
 
-/// Waits for the init to exit while forwarding signals and terminal traffic.
-fn relay(child: Pid, pidfd: &OwnedFd, sigfd: &SignalFd, pty: Option<&OwnedFd>) -> Result<i32> {
+/// Waits for the init (or, in weaker mode, the command) to exit while forwarding
+/// signals and terminal traffic.
+pub(super) fn relay(
+    child: Pid,
+    pidfd: &OwnedFd,
+    sigfd: &SignalFd,
+    pty: Option<&OwnedFd>,
+) -> Result<i32> {
     let stdin_tty = pty.is_some() && unsafe { libc::isatty(0) } == 1;
     let saved = if stdin_tty { Some(raw_mode(0)) } else { None };
     if let Some(m) = pty {

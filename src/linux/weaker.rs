@@ -102,7 +102,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     sys::write_all(wr.as_raw_fd(), &port.to_le_bytes());
     drop(wr);
     let pidfd = pidfd_open(child)?;
-    let code = relay(child, &pidfd, &sigfd);
+    let code = super::supervisor::relay(child, &pidfd, &sigfd, None)?;
     kill_descendants();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     if let Some(p) = proxy {
@@ -204,42 +204,6 @@ fn child_setup(
         None,
     );
     Ok(())
-}
-
-/// Forwards signals to the command until it exits; returns its status.
-fn relay(child: Pid, pidfd: &OwnedFd, sigfd: &SignalFd) -> i32 {
-    loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sigfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
-            continue;
-        }
-        if fds[1].revents & libc::POLLIN != 0 {
-            while let Ok(Some(info)) = sigfd.read_signal() {
-                let sig = info.ssi_signo as i32;
-                if sig != libc::SIGCHLD {
-                    let _ = sys::pidfd_send_signal(pidfd, sig);
-                }
-            }
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
-            return match nix::sys::wait::waitpid(child, None) {
-                Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
-                Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
-                _ => 125,
-            };
-        }
-    }
 }
 
 /// Kills and reaps every remaining descendant (re-parented to us as subreaper).

@@ -43,7 +43,6 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::fs::{self, FileType};
-use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -517,7 +516,7 @@ impl<'a> Walker<'a> {
                     self.matches.insert(path.to_path_buf());
                 }
             }
-            Err(e) if is_absent(&e) => {}
+            Err(e) if crate::policy::is_absent(&e) => {}
             Err(_) => {
                 self.matches.insert(path.to_path_buf());
             }
@@ -530,7 +529,7 @@ impl<'a> Walker<'a> {
     fn list(&mut self, dir: &Path, idx: usize) -> Result<Option<Vec<Entry>>, Exhausted> {
         let key = match fs::metadata(dir) {
             Ok(m) => (m.dev(), m.ino(), idx),
-            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) if crate::policy::is_absent(&e) => return Ok(None),
             Err(_) => {
                 self.unlistable.insert(dir.to_path_buf());
                 return Ok(None);
@@ -541,7 +540,7 @@ impl<'a> Walker<'a> {
         }
         let reader = match fs::read_dir(dir) {
             Ok(r) => r,
-            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) if crate::policy::is_absent(&e) => return Ok(None),
             Err(_) => {
                 self.unlistable.insert(dir.to_path_buf());
                 return Ok(None);
@@ -586,50 +585,11 @@ fn is_dir(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
 }
 
-/// The error means "nothing there" rather than "cannot tell".
-fn is_absent(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A scratch directory removed on drop (no tempfile crate in this project).
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new() -> Scratch {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("srt-glob-{}-{n}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(fs::canonicalize(&dir).unwrap())
-        }
-        fn file(&self, rel: &str) {
-            let p = self.0.join(rel);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, b"x").unwrap();
-        }
-        fn dir(&self, rel: &str) {
-            fs::create_dir_all(self.0.join(rel)).unwrap();
-        }
-        fn link(&self, rel: &str, target: &str) {
-            symlink(target, self.0.join(rel)).unwrap();
-        }
-        fn pat(&self, rel: &str) -> String {
-            format!("{}/{rel}", self.0.display())
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::policy::scratch::Scratch;
 
     /// The test tree; every pattern below is relative to its root.
     fn tree() -> Scratch {

@@ -262,7 +262,7 @@ impl Scanner {
     fn list(&mut self, dir: &Path) -> Option<Vec<(std::ffi::OsString, FileType)>> {
         let reader = match fs::read_dir(dir) {
             Ok(r) => r,
-            Err(e) if is_absent(&e) => return None,
+            Err(e) if crate::policy::is_absent(&e) => return None,
             Err(_) => {
                 self.existing.insert(dir.to_path_buf());
                 return None;
@@ -350,57 +350,11 @@ fn is_dir(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
 }
 
-/// The error means "nothing there" (it vanished, or was not a directory after all).
-fn is_absent(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A scratch directory removed on drop (no tempfile crate in this project).
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new() -> Scratch {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("srt-scan-{}-{n}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            Scratch(fs::canonicalize(&dir).unwrap())
-        }
-        fn file(&self, rel: &str) {
-            let p = self.0.join(rel);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, b"x").unwrap();
-        }
-        fn dir(&self, rel: &str) {
-            fs::create_dir_all(self.0.join(rel)).unwrap();
-        }
-        fn link(&self, rel: &str, target: &str) {
-            symlink(target, self.0.join(rel)).unwrap();
-        }
-        fn root(&self, rel: &str) -> PathBuf {
-            self.0.join(rel)
-        }
-        /// `paths` relative to the scratch directory, for readable assertions.
-        fn rel(&self, paths: &[PathBuf]) -> Vec<String> {
-            paths
-                .iter()
-                .map(|p| p.strip_prefix(&self.0).unwrap().display().to_string())
-                .collect()
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::policy::scratch::Scratch;
 
     /// A project with dangerous names at depths 1 to 4.
     fn project() -> Scratch {

@@ -10,6 +10,9 @@ pub mod oci;
 pub mod settings;
 pub mod srt;
 
+#[cfg(test)]
+mod scratch;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -192,6 +195,12 @@ pub fn normalize(p: &Path) -> PathBuf {
         out.push("/");
     }
     out
+}
+
+/// The I/O error means "nothing there" (vanished, or a path component is not a
+/// directory) rather than "cannot tell"; shared by the glob expansion and the scan.
+pub(crate) fn is_absent(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR)
 }
 
 /// Sorted map helper for JSON output.
