@@ -163,6 +163,45 @@ fn writes_only_beneath_writable_paths() {
     }
 }
 
+/// A writable `/tmp` (or `/`) is the host's `/tmp`, not the runtime's own scaffolding
+/// (the new root is attached on `/tmp` of the init's view while it is built; a bind
+/// source cloned after that would carry it along). With and without deny stubs.
+#[test]
+fn a_writable_tmp_is_the_hosts_tmp() {
+    for user in users() {
+        for stubs in [false, true] {
+            let s = Scratch::new(&format!("tmpbind-{stubs}"), user);
+            std::fs::write(s.join("host.txt"), "from the host\n").unwrap();
+            std::fs::write(s.join("secret"), "s3cret\n").unwrap();
+            chown(&s.join("host.txt"), user);
+            let d = s.path.display().to_string();
+            let script = format!(
+                "cat {d}/host.txt; echo from-sandbox > {d}/written && echo wrote; \
+                 cat {d}/secret 2>/dev/null || echo secret-blocked"
+            );
+            let out = run_in(user, &s, &args(&sh(&script)), |c| {
+                let mut fs = json!({"allowWrite": ["/tmp"]});
+                if stubs {
+                    fs["denyRead"] = json!([format!("{d}/secret")]);
+                }
+                c["sandbox"] = json!({ "filesystem": fs });
+            });
+            let text = ok(&out);
+            let who = format!("{} stubs={stubs}", user.label());
+            assert!(text.contains("from the host"), "{who}: {text}");
+            assert!(text.contains("wrote"), "{who}: {text}");
+            assert_eq!(
+                std::fs::read_to_string(s.join("written")).unwrap(),
+                "from-sandbox\n",
+                "{who}: the write must land in the host's /tmp"
+            );
+            if stubs {
+                assert!(text.contains("secret-blocked"), "{who}: {text}");
+            }
+        }
+    }
+}
+
 #[test]
 fn denied_reads_fail_and_nothing_is_created_on_the_host() {
     for user in users() {

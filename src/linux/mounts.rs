@@ -8,7 +8,10 @@
 //!    host unmounts still reach us (we do not pin a device the host wants to release).
 //! 3. The root is cloned as a detached tree (`open_tree`), made read-only on every
 //!    submount *before* it is attached (`mount_setattr(AT_RECURSIVE)`), so there is no
-//!    window in which it is writable.
+//!    window in which it is writable. Every bind source is cloned the same way, now,
+//!    before anything is mounted in our view: a recursive clone taken later would carry
+//!    along whatever we attach below it (the new root on `/tmp`, or the staging tmpfs), so
+//!    a writable `/tmp` or `/` would show our own scaffolding instead of the host's files.
 //! 4. When stubs are needed, a private tmpfs is mounted at `/tmp` of our view only; it holds the new root's
 //!    mount point and the unreadable stubs used for denied paths. It vanishes with the
 //!    old root.
@@ -53,6 +56,7 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
         set_attrs(tree.as_raw_fd(), true, true, &[])
             .step(|| "making the root read-only on every submount".into())?;
     }
+    let bind_trees = clone_bind_sources(plan, &sources)?;
 
     // The staging tmpfs is only needed when there are stubs to keep in it; otherwise the
     // new root is attached straight onto /tmp of our (private) view, one mount fewer.
@@ -87,12 +91,13 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     let mut ctx = Ctx {
         root: newroot,
         sources,
+        bind_trees,
         own_tmpfs: Vec::new(),
         host_root: plan.root == Path::new("/"),
         stubs: 0,
     };
-    for step in &plan.mounts {
-        ctx.apply(step).map_err(|e| match e {
+    for (i, step) in plan.mounts.iter().enumerate() {
+        ctx.apply(i, step).map_err(|e| match e {
             Error::Setup { step: s, source } => Error::setup(
                 format!("{} ({}): {s}", step.dest.display(), step.origin),
                 source,
@@ -137,6 +142,29 @@ fn open_sources(plan: &Plan) -> Result<HashMap<PathBuf, OwnedFd>> {
                     e,
                 ))
             }
+        }
+    }
+    Ok(out)
+}
+
+/// A detached clone of each bind step's source, keyed by the step's index, taken before
+/// anything is mounted in our view (see the module docs, step 3).
+fn clone_bind_sources(
+    plan: &Plan,
+    sources: &HashMap<PathBuf, OwnedFd>,
+) -> Result<HashMap<usize, OwnedFd>> {
+    let mut out = HashMap::new();
+    for (i, step) in plan.mounts.iter().enumerate() {
+        if let StepKind::Bind {
+            source, recursive, ..
+        } = &step.kind
+        {
+            let src = sources.get(source).ok_or_else(|| {
+                Error::SetupMsg(format!("bind source {} was not opened", source.display()))
+            })?;
+            let tree = sys::clone_tree(src.as_raw_fd(), *recursive)
+                .step(|| format!("cloning bind source {}", source.display()))?;
+            out.insert(i, tree);
         }
     }
     Ok(out)
@@ -210,6 +238,8 @@ fn ms_flags(readonly: bool, flags: &[String]) -> MsFlags {
 struct Ctx {
     root: OwnedFd,
     sources: HashMap<PathBuf, OwnedFd>,
+    /// Detached clones of the bind sources, by step index, taken before any mount.
+    bind_trees: HashMap<usize, OwnedFd>,
     /// tmpfs destinations mounted in this run: creating mount points below them is safe.
     own_tmpfs: Vec<PathBuf>,
     host_root: bool,
@@ -305,6 +335,19 @@ impl Ctx {
     ) -> Result<()> {
         let tree = sys::clone_tree(src.as_raw_fd(), recursive)
             .step(|| format!("cloning bind source for {}", dest.display()))?;
+        self.attach(tree, dest, recursive, readonly, flags, node)
+    }
+
+    /// Sets the flags on a detached tree, then attaches it at `dest` in the new root.
+    fn attach(
+        &self,
+        tree: OwnedFd,
+        dest: &Path,
+        recursive: bool,
+        readonly: bool,
+        flags: &[String],
+        node: Node,
+    ) -> Result<()> {
         set_attrs(tree.as_raw_fd(), recursive, readonly, flags)
             .step(|| format!("setting flags on {}", dest.display()))?;
         let target = self.target(dest, node)?;
@@ -325,7 +368,7 @@ impl Ctx {
         .step(|| format!("mounting {fstype} on {}", dest.display()))
     }
 
-    fn apply(&mut self, step: &MountStep) -> Result<()> {
+    fn apply(&mut self, index: usize, step: &MountStep) -> Result<()> {
         let dest = &step.dest;
         match &step.kind {
             StepKind::Bind {
@@ -335,14 +378,14 @@ impl Ctx {
                 flags,
                 propagation,
             } => {
-                let src = self.sources.get(source).ok_or_else(|| {
-                    Error::SetupMsg(format!("bind source {} was not opened", source.display()))
+                let tree = self.bind_trees.remove(&index).ok_or_else(|| {
+                    Error::SetupMsg(format!("bind source {} was not cloned", source.display()))
                 })?;
-                let is_dir = sys::fd_type(src.as_raw_fd())
+                let is_dir = sys::fd_type(tree.as_raw_fd())
                     .map(|t| t == libc::S_IFDIR)
                     .unwrap_or(true);
                 let node = if is_dir { Node::Dir } else { Node::File };
-                self.bind_fd(src, dest, *recursive, *readonly, flags, node)?;
+                self.attach(tree, dest, *recursive, *readonly, flags, node)?;
                 if let Some(p) = propagation {
                     let t = self.target(dest, Node::Dir)?;
                     let f = match p.as_str() {
