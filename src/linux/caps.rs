@@ -39,11 +39,16 @@ fn mask(names: &[String]) -> Result<u64> {
 }
 
 /// The highest capability number this kernel knows.
+/// The highest capability this kernel knows, read once per process (the drop and the
+/// verification both need it, on the start path).
 fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
 fn prctl(op: i32, a: u64, b: u64) -> std::io::Result<i32> {

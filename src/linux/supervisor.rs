@@ -149,36 +149,57 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         .send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
     // The proxy (and with it the first extra thread) starts only now, after the clone.
+    // Without a proxy nothing has to be handed over before the command runs, so the
+    // supervisor goes straight to relaying and reads the init's verdict (ready or
+    // failed) after it has exited: one wake-up fewer on the start path.
+    let proxied = matches!(plan.network, crate::plan::NetworkPlan::Proxy { .. });
     let mut proxy = None;
-    loop {
+    if proxied {
+        loop {
+            match sup_chan
+                .recv()
+                .step(|| "waiting for the sandbox init".into())?
+            {
+                Msg::Ready => break,
+                Msg::Listeners(fds) => match start_proxy(plan, fds, opts) {
+                    Ok(p) => proxy = Some(p),
+                    Err(e) => {
+                        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+                        let _ = waitpid(child, None);
+                        return Err(e);
+                    }
+                },
+                Msg::Fail { code, message } => {
+                    let _ = waitpid(child, None);
+                    return Err(Error::Reported { code, message });
+                }
+                _ => {
+                    let status = status_code(waitpid(child, None).ok());
+                    return Err(Error::SetupMsg(format!(
+                        "the sandbox init exited during setup (status {status})"
+                    )));
+                }
+            }
+        }
+    }
+    let code = relay(child, &pidfd, &sigfd, pty.as_ref())?;
+    if !proxied {
+        // The init has exited, so this never blocks: it returns what the init sent, then
+        // end-of-file.
         match sup_chan
             .recv()
-            .step(|| "waiting for the sandbox init".into())?
+            .step(|| "reading the sandbox init's report".into())?
         {
-            Msg::Ready => break,
-            Msg::Listeners(fds) => match start_proxy(plan, fds, opts) {
-                Ok(p) => proxy = Some(p),
-                Err(e) => {
-                    let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
-                    let _ = waitpid(child, None);
-                    return Err(e);
-                }
-            },
-            Msg::Fail { code, message } => {
-                let _ = waitpid(child, None);
-                return Err(Error::Reported { code, message });
-            }
+            Msg::Ready => {}
+            Msg::Fail { code, message } => return Err(Error::Reported { code, message }),
             _ => {
-                let status = status_code(waitpid(child, None).ok());
                 return Err(Error::SetupMsg(format!(
-                    "the sandbox init exited during setup (status {status})"
-                )));
+                    "the sandbox init exited during setup (status {code})"
+                )))
             }
         }
     }
     drop(sup_chan);
-
-    let code = relay(child, &pidfd, &sigfd, pty.as_ref())?;
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old_mask), None);
     if let Some(p) = proxy {
         p.shutdown();
