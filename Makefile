@@ -26,7 +26,7 @@ SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo
 
-.PHONY: all build run test deps lint bench bench-deps fuzz clean
+.PHONY: all build run test deps lint macos-check bench bench-deps fuzz clean
 
 all: build
 
@@ -62,9 +62,22 @@ run: build
 	./$(RELEASE_BIN) run $(DEMO)
 	@echo "== on the host afterwards: $$(cat $(DEMO)/demo-output.txt) (in $(DEMO)/demo-output.txt)"
 
-lint:
+lint: macos-check
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The macOS backend cannot run here, but the crate must build there: type-check and lint
+# it for both Mac targets (rustup adds their standard libraries when missing and says so).
+MACOS_TARGETS := x86_64-apple-darwin aarch64-apple-darwin
+
+macos-check:
+	@for t in $(MACOS_TARGETS); do \
+	  rustup target list --installed 2>/dev/null | grep -qx $$t || { echo "make: adding the Rust target $$t (rustup target add $$t)"; rustup target add $$t; } || exit 1; \
+	done
+	@for t in $(MACOS_TARGETS); do \
+	  echo "== cargo clippy --target $$t (lib, bin, tests, examples)"; \
+	  $(CARGO) clippy -q --lib --bins --tests --examples --target $$t -- -D warnings || exit 1; \
+	done
 
 test: deps
 	$(CARGO) build --all-targets

@@ -4,6 +4,15 @@
 //! Usage: `probe OPERATION [ARGS...]`. Exit status 0 when the attempt was made (whatever
 //! its outcome), 2 for bad usage.
 
+// The probes are Linux syscalls; elsewhere the example is an empty program.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    eprintln!("probe: Linux only");
+    std::process::exit(2);
+}
+
 use std::ffi::CString;
 
 fn errno() -> i32 {
@@ -23,6 +32,7 @@ fn c(s: &str) -> CString {
     CString::new(s).unwrap()
 }
 
+#[cfg(target_os = "linux")]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(op) = args.first() else {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the strong-mode Linux engine: each test spawns real sandboxes,
 //! as root and as the unprivileged test user, and asserts what the kernel did.
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

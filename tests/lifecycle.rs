@@ -1,6 +1,7 @@
 //! The runc-compatible OCI lifecycle (`create`/`start`/`state`/`kill`/`delete`/`list`,
 //! `spec`, `features`, `--version`, `--log`), driven on a busybox bundle built at test
 //! time, as root and as the unprivileged test user (rootless, `--root` in a scratch dir).
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -6,6 +6,7 @@
 //! Each sandbox runs a list of [`Case`]s in one shell script; every case prints a
 //! header, its output and its exit status, and the whole transcript is compared with
 //! what the policy says must happen.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod net_support;

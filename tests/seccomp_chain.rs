@@ -1,6 +1,7 @@
 //! The built-in programs chained into one filter answer exactly as the same programs
 //! stacked as separate filters (the kernel's most-restrictive rule), for every syscall
 //! number, x32 numbers, foreign architectures and the argument values the rules look at.
+#![cfg(target_os = "linux")]
 
 use srt_runc::seccomp::interp::{evaluate, run, SeccompData};
 use srt_runc::seccomp::{builtin, chain, guard, Arch, BpfProgram};

@@ -5,6 +5,7 @@
 //! interpreter predicts and with the expected outcome. Every probe uses arguments that make the
 //! call harmless even if a filter failed to apply (bad magic, bad fd, null pointers), because
 //! this runs as root on the host. Filters only affect the child, which then exits.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! OCI `linux.seccomp` translation: semantics on small profiles, errors, and podman's real
 //! default profile (vendor/seccomp/podman-default.json).
+#![cfg(target_os = "linux")]
 
 mod common;
 

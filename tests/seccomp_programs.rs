@@ -1,5 +1,6 @@
 //! The built-in programs and the guard, run through the BPF interpreter over syscall vectors
 //! for both architectures.
+#![cfg(target_os = "linux")]
 
 use srt_runc::seccomp::interp::{evaluate, validate, SeccompData};
 use srt_runc::seccomp::{builtin, guard, ret, syscall_number, Arch, BpfProgram, BUILTIN};

@@ -2,6 +2,7 @@
 //! format. Re-states srt's own Linux integration tests (srt.md section 9) against
 //! srt-runc, plus mandatory denies, unix sockets and settings errors. Every scenario
 //! runs as root and as the unprivileged test user.
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -22,6 +22,7 @@
 //! by the proxy before any DNS. A 403 from the proxy is `Denied`; any other answer
 //! (200, or 502 for an allowed name that cannot be resolved offline) is "allowed by
 //! policy".
+#![cfg(target_os = "linux")]
 
 mod common;
 

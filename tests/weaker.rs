@@ -4,6 +4,7 @@
 //! `user.max_user_namespaces` is 0 (set in that child namespace only; the host's value
 //! is untouched). Strong mode must fail there with one line naming the cause and
 //! suggesting --weaker; weaker mode must run and still confine.
+#![cfg(target_os = "linux")]
 
 mod common;
 use common::*;

@@ -1,7 +1,9 @@
 //! The command line (clap). runc-compatible global flags are accepted everywhere.
 
 use crate::error::Error;
-use crate::{linux, plan, policy};
+#[cfg(target_os = "linux")]
+use crate::linux;
+use crate::{plan, policy};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -62,6 +64,25 @@ impl EngineFlags {
         }
     }
 
+    /// Seatbelt confines files and network but has no namespaces: a floor asking for
+    /// `pid` or `namespaces` refuses the run (exit 125) rather than running weaker.
+    #[cfg(target_os = "macos")]
+    fn macos_options(&self) -> Result<crate::macos::RunOptions, Error> {
+        if let Some(layer) = self
+            .require
+            .iter()
+            .find(|l| !matches!(l.as_str(), "network" | "filesystem"))
+        {
+            return Err(Error::SetupMsg(format!(
+                "--require {layer}: macOS sandboxing (Seatbelt) enforces only network and filesystem"
+            )));
+        }
+        Ok(crate::macos::RunOptions {
+            violations_log: self.violations_log.clone(),
+        })
+    }
+
+    #[cfg(target_os = "linux")]
     fn run_options(
         self,
         events: Option<tokio::sync::mpsc::UnboundedSender<crate::proxy::Event>>,
@@ -201,9 +222,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Which backend's plan to print: `linux` (mounts, Landlock, seccomp) or `macos`
-        /// (the Seatbelt profile and its parameters). Works on any OS.
-        #[arg(long, value_enum, default_value = "linux")]
-        platform: Platform,
+        /// (the Seatbelt profile and its parameters). Works on any OS; default: this one.
+        #[arg(long, value_enum)]
+        platform: Option<Platform>,
     },
     /// srt-compatible: run a command on the host filesystem under an srt settings file.
     Sandbox(SandboxArgs),
@@ -343,7 +364,16 @@ fn is_lifecycle(cmd: &Cmd) -> bool {
     )
 }
 
+/// The runc-compatible lifecycle needs Linux namespaces; elsewhere it says so (exit 1).
+#[cfg(not(target_os = "linux"))]
+fn lifecycle(_cli: &Cli, _cmd: Cmd) -> Result<(), crate::oci::OciError> {
+    Err(crate::oci::OciError::Other(
+        "the runc-compatible lifecycle (create, start, state, kill, delete, list, spec, features) needs Linux; on this OS use `srt-runc run BUNDLE` or `srt-runc sandbox`".into(),
+    ))
+}
+
 /// The runc-compatible subcommands; every error exits 1.
+#[cfg(target_os = "linux")]
 fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
     use crate::oci::{lifecycle as lc, spec_cmd, state::Root};
     let root = || Root::resolve(cli.root.as_deref());
@@ -412,6 +442,12 @@ fn init_logging(debug: bool) {
 
 fn dispatch(cmd: Cmd) -> Result<i32, Error> {
     match cmd {
+        #[cfg(not(target_os = "linux"))]
+        Cmd::Check { .. } => {
+            eprintln!("srt-runc check: the host probe is for Linux; on macOS every run uses sandbox-exec with the Seatbelt profile `srt-runc explain --platform macos` prints");
+            Ok(1)
+        }
+        #[cfg(target_os = "linux")]
         Cmd::Check { json } => {
             let r = crate::linux::check::run();
             if json {
@@ -428,8 +464,13 @@ fn dispatch(cmd: Cmd) -> Result<i32, Error> {
             let bundle = bundle_for(bundle, &id);
             let mut policy = policy::oci::load_bundle(&bundle)?;
             engine.apply(&mut policy);
-            let plan = plan::build(&policy, plan::Caller::current())?;
-            linux::run(&plan, &engine.run_options(None))
+            #[cfg(target_os = "linux")]
+            {
+                let plan = plan::build(&policy, plan::Caller::current())?;
+                linux::run(&plan, &engine.run_options(None))
+            }
+            #[cfg(target_os = "macos")]
+            crate::macos::run(&policy, &engine.macos_options()?)
         }
         Cmd::Connect { host, port, proxy } => match crate::proxy::connect_stdio(proxy, &host, port)
         {
@@ -457,7 +498,12 @@ fn dispatch(cmd: Cmd) -> Result<i32, Error> {
                 }
                 None => policy::oci::load_bundle(&bundle.unwrap_or_else(|| PathBuf::from(".")))?,
             };
-            if platform == Platform::Macos {
+            let native = if cfg!(target_os = "macos") {
+                Platform::Macos
+            } else {
+                Platform::Linux
+            };
+            if platform.unwrap_or(native) == Platform::Macos {
                 print!("{}", crate::macos::profile::explain(&policy)?);
                 return Ok(0);
             }
@@ -543,6 +589,31 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     let script = command.script();
     let mut policy = policy::srt::sandbox_policy(settings, &origin, invocation(command)?)?;
     args.engine.apply(&mut policy);
+    // sandbox-exec reports its own denials (from the unified log) on stderr.
+    #[cfg(target_os = "macos")]
+    {
+        let _ = (ignore, script);
+        crate::macos::run(&policy, &args.engine.macos_options()?)
+    }
+    #[cfg(target_os = "linux")]
+    run_sandbox_linux(
+        args.engine,
+        args.report_violations,
+        policy,
+        &ignore,
+        &script,
+    )
+}
+
+/// The Linux half of [`run_sandbox`]: plan, run, then the violations report.
+#[cfg(target_os = "linux")]
+fn run_sandbox_linux(
+    engine: EngineFlags,
+    report_violations: bool,
+    policy: policy::Policy,
+    ignore: &std::collections::BTreeMap<String, Vec<String>>,
+    script: &str,
+) -> Result<i32, Error> {
     // In srt mode a bad value in the settings file is a settings error (exit 1), named
     // as the settings file names it.
     let plan = plan::build(&policy, plan::Caller::current()).map_err(|e| match e {
@@ -561,11 +632,9 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
         other => other,
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let opts = args
-        .engine
-        .run_options(args.report_violations.then_some(tx));
+    let opts = engine.run_options(report_violations.then_some(tx));
     let code = linux::run(&plan, &opts)?;
-    if args.report_violations {
+    if report_violations {
         let mut lines = Vec::new();
         while let Ok(ev) = rx.try_recv() {
             if ev.decision == crate::proxy::Verdict::Deny {
@@ -575,7 +644,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
                 ));
             }
         }
-        lines.retain(|l| !ignored(&ignore, &script, l));
+        lines.retain(|l| !ignored(ignore, script, l));
         if !lines.is_empty() {
             eprintln!(
                 "<sandbox_violations>\n{}\n</sandbox_violations>",
@@ -586,6 +655,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<i32, Error> {
     Ok(code)
 }
 
+#[cfg(target_os = "linux")]
 /// srt's `ignoreViolations`: command pattern (`*` for all) → substrings whose lines are dropped.
 fn ignored(
     map: &std::collections::BTreeMap<String, Vec<String>>,

@@ -5,8 +5,11 @@
 //! our error *text* and parse our JSON, so messages and shapes follow runc 1.1.5 (see
 //! `reference/oci-runtime-cli.md`). Every error here makes the CLI exit 1.
 
+#[cfg(target_os = "linux")]
 pub mod console;
+#[cfg(target_os = "linux")]
 pub mod lifecycle;
+#[cfg(target_os = "linux")]
 pub mod spec_cmd;
 pub mod state;
 pub mod time;

@@ -132,7 +132,12 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     let mode = match policy.sandbox.mode() {
         // Auto asks the host (a forked probe); the choice is reported on stderr.
         Mode::Auto => {
-            if crate::linux::check::strong_possible() {
+            #[cfg(target_os = "linux")]
+            let strong = crate::linux::check::strong_possible();
+            // Elsewhere there are no namespaces to probe; the plan is only explained.
+            #[cfg(not(target_os = "linux"))]
+            let strong = true;
+            if strong {
                 Mode::Strong
             } else {
                 eprintln!("srt-runc: mode auto: this host refuses new namespaces; running in weaker mode (see `srt-runc check`)");

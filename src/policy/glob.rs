@@ -589,7 +589,7 @@ fn is_dir(path: &Path) -> bool {
 mod tests {
     use super::*;
 
-    use crate::policy::scratch::Scratch;
+    use crate::policy::scratch::{without_dac_override, Scratch};
 
     /// The test tree; every pattern below is relative to its root.
     fn tree() -> Scratch {
@@ -808,24 +808,6 @@ mod tests {
         assert!(err.to_string().contains("more than 5"), "{err}");
         // The same pattern fits the default budget.
         assert!(expand(&t.pat("u/**/*")).is_ok());
-    }
-
-    /// Runs `f` on a thread without the capabilities that let root read any directory.
-    /// Capabilities are per thread on Linux, so the rest of the test run keeps them.
-    fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                for cap in [
-                    caps::Capability::CAP_DAC_OVERRIDE,
-                    caps::Capability::CAP_DAC_READ_SEARCH,
-                ] {
-                    caps::drop(None, caps::CapSet::Effective, cap).unwrap();
-                }
-                f()
-            })
-            .join()
-            .unwrap()
-        })
     }
 
     #[test]

@@ -354,7 +354,7 @@ fn is_dir(path: &Path) -> bool {
 mod tests {
     use super::*;
 
-    use crate::policy::scratch::Scratch;
+    use crate::policy::scratch::{without_dac_override, Scratch};
 
     /// A project with dangerous names at depths 1 to 4.
     fn project() -> Scratch {
@@ -602,24 +602,6 @@ mod tests {
         assert!(!got.unscanned.is_empty());
         // What was found before the budget ran out is kept.
         assert!(got.existing.contains(&t.root("p/.bashrc")));
-    }
-
-    /// Runs `f` on a thread without the capabilities that let root read any directory.
-    /// Capabilities are per thread on Linux, so the rest of the test run keeps them.
-    fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                for cap in [
-                    caps::Capability::CAP_DAC_OVERRIDE,
-                    caps::Capability::CAP_DAC_READ_SEARCH,
-                ] {
-                    caps::drop(None, caps::CapSet::Effective, cap).unwrap();
-                }
-                f()
-            })
-            .join()
-            .unwrap()
-        })
     }
 
     #[test]

@@ -506,17 +506,27 @@ pub fn rlimit_resource(kind: &str) -> Option<nix::sys::resource::Resource> {
         "RLIMIT_CPU" => R::RLIMIT_CPU,
         "RLIMIT_DATA" => R::RLIMIT_DATA,
         "RLIMIT_FSIZE" => R::RLIMIT_FSIZE,
-        "RLIMIT_LOCKS" => R::RLIMIT_LOCKS,
-        "RLIMIT_MEMLOCK" => R::RLIMIT_MEMLOCK,
-        "RLIMIT_MSGQUEUE" => R::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => R::RLIMIT_NICE,
         "RLIMIT_NOFILE" => R::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => R::RLIMIT_NPROC,
-        "RLIMIT_RSS" => R::RLIMIT_RSS,
-        "RLIMIT_RTPRIO" => R::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => R::RLIMIT_RTTIME,
-        "RLIMIT_SIGPENDING" => R::RLIMIT_SIGPENDING,
         "RLIMIT_STACK" => R::RLIMIT_STACK,
+        // Resources the engine applies on Linux only.
+        #[cfg(target_os = "linux")]
+        "RLIMIT_MEMLOCK" => R::RLIMIT_MEMLOCK,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_NPROC" => R::RLIMIT_NPROC,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_RSS" => R::RLIMIT_RSS,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_LOCKS" => R::RLIMIT_LOCKS,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_MSGQUEUE" => R::RLIMIT_MSGQUEUE,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_NICE" => R::RLIMIT_NICE,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_RTPRIO" => R::RLIMIT_RTPRIO,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_RTTIME" => R::RLIMIT_RTTIME,
+        #[cfg(target_os = "linux")]
+        "RLIMIT_SIGPENDING" => R::RLIMIT_SIGPENDING,
         _ => return None,
     })
 }

@@ -50,3 +50,28 @@ impl Drop for Scratch {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// Runs `f` on a thread without the capabilities that let root read any directory.
+/// Capabilities are per thread on Linux, so the rest of the test run keeps them.
+#[cfg(target_os = "linux")]
+pub(crate) fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for cap in [
+                caps::Capability::CAP_DAC_OVERRIDE,
+                caps::Capability::CAP_DAC_READ_SEARCH,
+            ] {
+                caps::drop(None, caps::CapSet::Effective, cap).unwrap();
+            }
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// Elsewhere the tests run unprivileged, where unreadable means unreadable.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    f()
+}

@@ -9,15 +9,19 @@
 //! protocols that signal "done" by closing keep working.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
+#[cfg(target_os = "linux")]
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(target_os = "linux")]
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 /// Pipe size asked for per direction. Larger pipes mean fewer syscalls;
 /// the kernel may refuse (per-user pipe page limits) and then the default
 /// size is used.
+#[cfg(target_os = "linux")]
 const PIPE_SIZE: i32 = 1024 * 1024;
 
 /// Fallback copy buffer, kept small because it is per tunnel direction.
@@ -66,17 +70,22 @@ pub async fn relay(client: TcpStream, upstream: TcpStream, preface: &[u8]) -> Re
 
 /// Move bytes from `src` to `dst` until EOF, then half-close `dst`.
 async fn pump(src: &TcpStream, dst: &TcpStream, count: &AtomicU64) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
     splice_loop(src, dst, count).await?;
+    #[cfg(not(target_os = "linux"))]
+    copy_loop(src, dst, count).await?;
     shutdown_write(dst);
     Ok(())
 }
 
 /// A pipe used as the in-kernel buffer between two sockets.
+#[cfg(target_os = "linux")]
 struct Pipe {
     r: OwnedFd,
     w: OwnedFd,
 }
 
+#[cfg(target_os = "linux")]
 thread_local! {
     /// Idle pipes, reused across bursts and tunnels. A tunnel holds a pipe
     /// only while bytes are in flight, so thousands of idle tunnels cost no
@@ -88,6 +97,7 @@ thread_local! {
 /// Most idle pipes kept per thread.
 pub const POOL_MAX: usize = 8;
 
+#[cfg(target_os = "linux")]
 fn take_pipe() -> Option<Pipe> {
     if let Some(p) = POOL.with(|p| p.borrow_mut().pop()) {
         return Some(p);
@@ -101,6 +111,7 @@ fn take_pipe() -> Option<Pipe> {
 }
 
 /// Return an *empty* pipe to the pool.
+#[cfg(target_os = "linux")]
 fn put_pipe(p: Pipe) {
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
@@ -110,6 +121,7 @@ fn put_pipe(p: Pipe) {
     });
 }
 
+#[cfg(target_os = "linux")]
 fn splice(from: RawFd, to: RawFd, len: usize, more: bool) -> io::Result<usize> {
     let mut flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
     if more {
@@ -134,6 +146,7 @@ fn splice(from: RawFd, to: RawFd, len: usize, more: bool) -> io::Result<usize> {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// Result of one burst of splicing.
 enum Burst {
     /// Source has no more data for now.
@@ -144,6 +157,7 @@ enum Burst {
     Unsupported,
 }
 
+#[cfg(target_os = "linux")]
 async fn splice_loop(src: &TcpStream, dst: &TcpStream, count: &AtomicU64) -> io::Result<()> {
     loop {
         src.readable().await?;
@@ -166,6 +180,7 @@ async fn splice_loop(src: &TcpStream, dst: &TcpStream, count: &AtomicU64) -> io:
 }
 
 /// Splice while the source has data; the pipe is empty on `Ok` return.
+#[cfg(target_os = "linux")]
 async fn splice_burst(
     src: &TcpStream,
     dst: &TcpStream,
@@ -237,6 +252,7 @@ async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
 /// Flush segments held back by `SPLICE_F_MORE` once the burst is over, so
 /// request/response traffic never waits for the kernel's cork timer:
 /// (re)setting TCP_NODELAY pushes pending frames.
+#[cfg(target_os = "linux")]
 fn push_pending(s: &TcpStream) {
     let one: libc::c_int = 1;
     // SAFETY: setsockopt with a valid pointer and length on a live socket.
