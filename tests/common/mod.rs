@@ -76,15 +76,18 @@ fn bins() -> &'static Bins {
     B.get_or_init(|| {
         let src = PathBuf::from(env!("CARGO_BIN_EXE_srt-runc"));
         let probe = src.parent().unwrap().join("examples/probe");
-        assert!(
-            probe.exists(),
-            "{} missing: `cargo test` builds examples; run `cargo build --examples`",
-            probe.display()
-        );
+        let attack = src.parent().unwrap().join("examples/attack");
+        for p in [&probe, &attack] {
+            assert!(
+                p.exists(),
+                "{} missing: `cargo test` builds examples; run `cargo build --examples`",
+                p.display()
+            );
+        }
         let dir = PathBuf::from(format!("/tmp/srt-runc-test-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for (from, name) in [(&src, "srt-runc"), (&probe, "probe")] {
+        for (from, name) in [(&src, "srt-runc"), (&probe, "probe"), (&attack, "attack")] {
             let to = dir.join(name);
             std::fs::copy(from, &to).unwrap();
             std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -107,6 +110,11 @@ pub fn srt_runc() -> PathBuf {
 /// Path of the probe helper (world-executable copy).
 pub fn probe() -> PathBuf {
     bins().dir.join("probe")
+}
+
+/// Path of the attack-suite binary (world-executable copy).
+pub fn attack() -> PathBuf {
+    bins().dir.join("attack")
 }
 
 /// A per-test scratch directory owned by `user`, removed on drop.
