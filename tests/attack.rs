@@ -22,8 +22,8 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -582,14 +582,9 @@ impl Stage {
         let (out, err) = if self.mode.kind == Kind::OciCreate {
             self.create_start(cmd, technique, pty)
         } else {
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-            let child = self.spawn_attached(&mut cmd, pty);
-            wait_output(
-                child,
-                Duration::from_secs(30),
-                technique,
-                &self.mode.label(),
-            )
+            let _leak = self.attach(&mut cmd, pty);
+            let o = output_within(cmd, Duration::from_secs(30));
+            (stdout(&o), stderr(&o))
         };
         if let Some(mut d) = decoy {
             let _ = d.wait();
@@ -603,30 +598,22 @@ impl Stage {
         (line, err)
     }
 
-    /// Spawns `cmd` with the pty as stdin and a host directory fd leaked as fd 9, as a
-    /// careless caller would.
-    fn spawn_attached(&self, cmd: &mut Command, pty: &OwnedFd) -> Child {
+    /// Gives `cmd` the pty as stdin and a host directory fd leaked as fd 9, as a careless
+    /// caller would; the returned fd is the parent's copy, to be dropped after the run.
+    fn attach(&self, cmd: &mut Command, pty: &OwnedFd) -> OwnedFd {
         cmd.stdin(Stdio::from(pty.try_clone().unwrap()));
-        let leak = unsafe {
-            libc::open(
-                std::ffi::CString::new(self.s.path.to_str().unwrap())
-                    .unwrap()
-                    .as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY,
-            )
-        };
-        assert!(leak >= 0);
+        let leak: OwnedFd = std::fs::File::open(&self.s.path).unwrap().into();
+        let raw = leak.as_raw_fd();
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(leak, 9) < 0 {
+                // dup2 leaves the new fd without FD_CLOEXEC: it survives the exec.
+                if libc::dup2(raw, 9) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
-        let child = cmd.spawn().unwrap();
-        unsafe { libc::close(leak) };
-        child
+        leak
     }
 
     /// `create` (the container keeps create's stdio, so it goes to files), `start`,
@@ -643,7 +630,8 @@ impl Stage {
         create
             .stdout(std::fs::File::create(&out_f).unwrap())
             .stderr(std::fs::File::create(&err_f).unwrap());
-        let status = self.spawn_attached(&mut create, pty).wait().unwrap();
+        let _leak = self.attach(&mut create, pty);
+        let status = create.status().unwrap();
         let rt = |args: &[&str]| {
             let mut all = vec!["--root", state.to_str().unwrap()];
             all.extend_from_slice(args);
@@ -747,35 +735,6 @@ fn tagged_processes(tag: &str) -> Vec<String> {
         }
     }
     v
-}
-
-/// Collects a child's output, killing it after `limit`.
-fn wait_output(mut child: Child, limit: Duration, what: &str, mode: &str) -> (String, String) {
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t1 = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let t2 = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{mode}: {what} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (t1.join().unwrap(), t2.join().unwrap())
 }
 
 fn open_pty() -> (OwnedFd, OwnedFd) {
