@@ -4,6 +4,7 @@
 #   make test    everything: unit + integration tests (root and unprivileged), lint
 #   make bench   start-up and proxy benchmarks against bwrap, runc and srt
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain)
+#   make attack  the attack suite alone (also part of make test), printing its table
 #
 # Missing Debian packages are installed with apt-get when running as root (and the
 # Makefile says so); crates come from crates.io through cargo.
@@ -26,7 +27,7 @@ SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo
 
-.PHONY: all build run test deps lint macos-check bench bench-deps fuzz clean
+.PHONY: all build run test attack deps lint macos-check bench bench-deps fuzz clean
 
 all: build
 
@@ -84,6 +85,12 @@ test: deps
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
 	$(MAKE) lint
+
+# The attack suite (tests/attack.rs; also part of `make test`): every technique in
+# tests/attacks/ unsandboxed as a control, then in strong, weaker and OCI mode.
+attack: deps
+	$(CARGO) build --bin srt-runc --example attack --example probe
+	$(CARGO) test --test attack -- --nocapture
 
 bench: deps bench-deps build
 	$(RELEASE_CARGO) build --release --target $(HOST_TRIPLE) --examples

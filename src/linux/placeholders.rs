@@ -86,13 +86,19 @@ fn with_registry<T>(dir: &Path, f: impl FnOnce(&mut Registry) -> T) -> Result<T>
     let (mut file, guard) = loop {
         std::fs::create_dir_all(dir).step(|| format!("creating {}", dir.display()))?;
         let _ = std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700));
-        let file = std::fs::OpenOptions::new()
+        let file = match std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .step(|| format!("opening {}", path.display()))?;
+        {
+            Ok(f) => f,
+            // The last holder removed the emptied registry and its directory between
+            // our mkdir and our open: make the directory again.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).step(|| format!("opening {}", path.display())),
+        };
         let guard = nix::fcntl::Flock::lock(
             file.try_clone().step(|| "dup registry".into())?,
             nix::fcntl::FlockArg::LockExclusive,

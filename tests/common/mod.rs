@@ -76,15 +76,18 @@ fn bins() -> &'static Bins {
     B.get_or_init(|| {
         let src = PathBuf::from(env!("CARGO_BIN_EXE_srt-runc"));
         let probe = src.parent().unwrap().join("examples/probe");
-        assert!(
-            probe.exists(),
-            "{} missing: `cargo test` builds examples; run `cargo build --examples`",
-            probe.display()
-        );
+        let attack = src.parent().unwrap().join("examples/attack");
+        for p in [&probe, &attack] {
+            assert!(
+                p.exists(),
+                "{} missing: `cargo test` builds examples; run `cargo build --examples`",
+                p.display()
+            );
+        }
         let dir = PathBuf::from(format!("/tmp/srt-runc-test-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        for (from, name) in [(&src, "srt-runc"), (&probe, "probe")] {
+        for (from, name) in [(&src, "srt-runc"), (&probe, "probe"), (&attack, "attack")] {
             let to = dir.join(name);
             std::fs::copy(from, &to).unwrap();
             std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -107,6 +110,11 @@ pub fn srt_runc() -> PathBuf {
 /// Path of the probe helper (world-executable copy).
 pub fn probe() -> PathBuf {
     bins().dir.join("probe")
+}
+
+/// Path of the attack-suite binary (world-executable copy).
+pub fn attack() -> PathBuf {
+    bins().dir.join("attack")
 }
 
 /// A per-test scratch directory owned by `user`, removed on drop.
@@ -207,6 +215,50 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `cmd` with a deadline; on expiry the supervisor is killed (the sandbox dies
+/// with it) and the test fails instead of hanging.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut so, &mut v);
+        v
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut se, &mut v);
+        v
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            let (o, e) = (t1.join().unwrap(), t2.join().unwrap());
+            panic!(
+                "timed out after {limit:?} ({status:?})\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&e)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: t1.join().unwrap(),
+        stderr: t2.join().unwrap(),
+    }
 }
 
 /// Asserts success and returns stdout.

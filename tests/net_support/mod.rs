@@ -12,7 +12,7 @@
 #![allow(dead_code)]
 
 use crate::common;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -334,57 +334,13 @@ fn remove_stale() {
     }
 }
 
-/// Runs `cmd` with a deadline; on expiry the supervisor is killed (the sandbox dies
-/// with it) and the test fails instead of hanging.
-pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t1 = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
-        v
-    });
-    let t2 = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            let (o, e) = (t1.join().unwrap(), t2.join().unwrap());
-            panic!(
-                "timed out after {limit:?} ({status:?})\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&o),
-                String::from_utf8_lossy(&e)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: t1.join().unwrap(),
-        stderr: t2.join().unwrap(),
-    }
-}
-
 /// Runs the bundle in `dir` as `user` (with extra `srt-runc run` options) with a
 /// deadline of 30 s.
 pub fn run_bundle_within(user: common::User, dir: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
     args.push(dir.to_str().unwrap());
-    output_within(common::srt_cmd(user, &args), Duration::from_secs(30))
+    common::output_within(common::srt_cmd(user, &args), Duration::from_secs(30))
 }
 
 /// Upstream servers, run with the system python inside the namespace:
