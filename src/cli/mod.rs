@@ -70,6 +70,7 @@ impl EngineFlags {
             violations_log: self.violations_log,
             events,
             require: self.require,
+            ..Default::default()
         }
     }
 }
@@ -225,6 +226,9 @@ enum Platform {
 
 /// Runs the CLI and returns the process exit status.
 pub fn main() -> i32 {
+    if let Some(code) = crate::embed::helper_entry() {
+        return code;
+    }
     let argv0 = std::env::args_os().next().unwrap_or_default();
     if Path::new(&argv0).file_name().is_some_and(|n| n == "srt") {
         return srt_main();
