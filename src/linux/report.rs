@@ -166,6 +166,13 @@ impl Report {
         self.layers.sort_by_key(|l| l.layer);
     }
 
+    /// Takes over every layer `other` recorded.
+    pub fn merge(&mut self, other: Report) {
+        for l in other.layers {
+            self.set(l.layer, l.status, l.detail);
+        }
+    }
+
     /// The outcome of `layer`; a layer never recorded is unavailable.
     pub fn status(&self, layer: Layer) -> Status {
         self.layers

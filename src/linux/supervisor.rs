@@ -112,14 +112,12 @@ impl RunOptions {
 }
 
 /// Refuses to run, before anything starts, when a required layer cannot be enforced in
-/// this mode on this host. The report the sandbox sends is checked again before the
-/// command runs (see [`RunOptions::check_report`]).
+/// this mode on this host. This is the quick answer from the mode and the kernel; the
+/// authoritative one is the report the sandbox sends after setting up, checked before
+/// the command runs (see [`RunOptions::check_report`]).
 pub fn check_floor(plan: &Plan, opts: &RunOptions) -> Result<()> {
     let weaker = plan.mode == crate::policy::Mode::Weaker;
-    let mut abi = super::landlock::current_abi();
-    if let Some(max) = opts.landlock_abi_max {
-        abi = abi.min(max);
-    }
+    let abi = super::landlock::current_abi();
     for floor in opts.floors()? {
         let (ok, why) = match floor {
             Floor::Network => (
@@ -201,6 +199,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
             return Err(e);
         }
     };
+    // Read now: once the init has made itself non-dumpable (setup step 8), an
+    // unprivileged supervisor may no longer read its /proc/PID/ns links.
+    let mut namespaces = Report::new(crate::policy::Mode::Strong);
+    report::namespaces_of(pid, &mut namespaces);
     sup_chan
         .send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
@@ -216,7 +218,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
                 let checked = serde_json::from_slice::<Report>(&json)
                     .map_err(|e| Error::SetupMsg(format!("the sandbox init's report: {e}")))
                     .and_then(|mut r| {
-                        report::namespaces_of(pid, &mut r);
+                        r.merge(namespaces.clone());
                         proxy_report(&mut r, plan, proxy.as_ref());
                         opts.check_report(&r).map(|()| r)
                     });
