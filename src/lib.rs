@@ -1,17 +1,16 @@
 //! srt-runc: a low-level sandbox runtime, usable as the spawn backend of a Rust agent.
 //!
 //! ```no_run
-//! use srt_runc::embed::Sandbox;
+//! use srt_runc::embed::{Floor, Sandbox};
 //!
 //! let policy = serde_json::from_str(r#"{"network": {"allowedDomains": ["github.com"]}}"#)?;
-//! let out = Sandbox::new(policy).command("git").args(["ls-remote", "https://github.com/rust-lang/rust"]).output()?;
+//! let out = Sandbox::new(policy)
+//!     .require(Floor::Network)
+//!     .command("git")
+//!     .args(["ls-remote", "https://github.com/rust-lang/rust"])
+//!     .output()?;
 //! print!("{}", String::from_utf8_lossy(&out.stdout));
-//! for layer in &out.report.layers {
-//!     println!("{:?}: {:?}", layer.layer, layer.status);
-//! }
-//! for event in &out.events {
-//!     println!("{event:?}");
-//! }
+//! println!("{:#?}\n{:#?}", out.report, out.events); // what was enforced, what was denied
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -373,7 +373,7 @@ fn a_missing_or_foreign_helper_is_a_typed_error_naming_it() {
         .command("true")
         .status()
     {
-        Err(SpawnError::HelperNotFound { looked_for }) => assert_eq!(looked_for, [missing.clone()]),
+        Err(SpawnError::HelperNotFound { looked_for }) => assert_eq!(looked_for, vec![missing]),
         other => panic!("{other:?}"),
     }
     // A binary that never says hello.

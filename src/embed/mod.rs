@@ -36,15 +36,15 @@
 //!
 //! # Multicall
 //!
+//! One binary can serve as both the agent and its own helper:
+//!
 //! ```no_run
-//! fn main() {
-//!     // First thing, before any thread exists: when started as the helper, this
-//!     // runs the sandbox and exits.
-//!     srt_runc::embed::main_if_helper();
-//!     let sandbox = srt_runc::embed::Sandbox::new(Default::default()).helper_is_current_exe();
-//!     let status = sandbox.command("true").status().unwrap();
-//!     assert!(status.success());
-//! }
+//! // First thing in `main`, before any thread exists: when this process was started
+//! // as the helper, this runs the sandbox and exits.
+//! srt_runc::embed::main_if_helper();
+//! let sandbox = srt_runc::embed::Sandbox::new(Default::default()).helper_is_current_exe();
+//! let status = sandbox.command("true").status().unwrap();
+//! assert!(status.success());
 //! ```
 //!
 //! In multicall mode `/dev/srt-runc connect` inside the sandbox (ssh's ProxyCommand)

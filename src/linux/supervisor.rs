@@ -114,7 +114,7 @@ impl RunOptions {
 /// Refuses to run, before anything starts, when a required layer cannot be enforced in
 /// this mode on this host. This is the quick answer from the mode and the kernel; the
 /// authoritative one is the report the sandbox sends after setting up, checked before
-/// the command runs (see [`RunOptions::check_report`]).
+/// the command runs (see `RunOptions::check_report`).
 pub fn check_floor(plan: &Plan, opts: &RunOptions) -> Result<()> {
     let weaker = plan.mode == crate::policy::Mode::Weaker;
     let abi = super::landlock::current_abi();
