@@ -6,6 +6,7 @@
 #[path = "support/report.rs"]
 mod report;
 
+use report::{median, pct};
 use srt_runc::embed::Sandbox;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,19 +15,23 @@ use std::time::{Duration, Instant};
 const ITERS: usize = 200;
 const WARMUP: usize = 10;
 
-fn median(v: &[Duration]) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    s[s.len() / 2]
-}
-
-fn pct(v: &[Duration], p: f64) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    s[((s.len() as f64 - 1.0) * p) as usize]
-}
-
 type Case = (&'static str, Box<dyn Fn() -> Duration>);
+
+/// One timed `Sandbox` spawn + wait of /bin/true.
+fn in_sandbox(sandbox: Sandbox) -> Box<dyn Fn() -> Duration> {
+    Box::new(move || {
+        let t = Instant::now();
+        let st = sandbox
+            .command("/bin/true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{st}");
+        t.elapsed()
+    })
+}
 
 fn main() {
     // `cargo test --all-targets` runs benches without --bench; it must not spend time here.
@@ -65,36 +70,8 @@ fn main() {
                 })
             }),
         ),
-        (
-            "Sandbox (strong) /bin/true",
-            Box::new(move || {
-                timed(&|| {
-                    strong
-                        .command("/bin/true")
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .unwrap()
-                        .success()
-                })
-            }),
-        ),
-        (
-            "Sandbox (weaker) /bin/true",
-            Box::new(move || {
-                timed(&|| {
-                    weaker
-                        .command("/bin/true")
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .unwrap()
-                        .success()
-                })
-            }),
-        ),
+        ("Sandbox (strong) /bin/true", in_sandbox(strong)),
+        ("Sandbox (weaker) /bin/true", in_sandbox(weaker)),
         (
             "srt-runc sandbox (CLI, strong) /bin/true",
             Box::new(move || {

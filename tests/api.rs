@@ -11,7 +11,6 @@ use srt_runc::embed::{AskAnswer, Floor, Layer, Sandbox, SandboxEvent, SpawnError
 use srt_runc::policy::SandboxSettings;
 use srt_runc::proxy::Verdict;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -130,6 +129,38 @@ fn piped_stdio_is_the_sandboxed_process_own() {
     assert_eq!(st.code(), 7);
     match sandbox(json!({})).command("no-such-program-here").status() {
         Err(SpawnError::NotFound(m)) => assert!(m.contains("no-such-program-here"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn environment_directory_and_policy_errors_behave_like_the_cli() {
+    let _serial = serial();
+    let s = Scratch::new("api-env", users()[0]);
+    let out = sandbox(json!({}))
+        .command("/bin/sh")
+        .args(["-c", "echo \"$GREETING ${HOME-unset} $SANDBOX_RUNTIME\"; pwd"])
+        .env_clear()
+        .env("GREETING", "hi")
+        .current_dir(&s.path)
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), format!("hi unset 1\n{}\n", s.path.display()));
+    // A settings file is read and validated as `srt-runc sandbox -s FILE` does.
+    let file = s.join("settings.json");
+    std::fs::write(&file, r#"{"network": {"allowedDomains": [], "deniedDomains": []},
+        "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": [], "denyRaed": []}}"#)
+        .unwrap();
+    let err = Sandbox::from_settings_file(&file).unwrap_err();
+    assert!(matches!(err, SpawnError::Policy(_)), "{err:?}");
+    assert!(err.to_string().contains("filesystem.denyRaed"), "{err}");
+    // A bad pattern is refused by the helper's planning, before anything runs.
+    let err = sandbox(json!({"network": {"allowedDomains": ["exa mple.com"]}}))
+        .command("true")
+        .status()
+        .unwrap_err();
+    match &err {
+        SpawnError::Policy(m) => assert!(m.contains("allowedDomains[0]"), "{m}"),
         other => panic!("{other:?}"),
     }
 }
@@ -280,31 +311,10 @@ fn a_network_floor_refuses_a_sandbox_that_cannot_confine_the_network() {
     );
 }
 
-/// An HTTP server on host loopback answering every request with `body`.
-fn loopback_server(body: &'static str) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn the_ask_callback_allows_denies_and_times_out_into_a_denial() {
     let _serial = serial();
-    let port = loopback_server("upstream says hi");
+    let port = host_loopback_server("upstream says hi");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         // The hosts are on no list; they resolve to host loopback, which the address

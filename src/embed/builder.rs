@@ -314,8 +314,8 @@ impl Command {
         self
     }
 
-    /// Kill the sandbox when the command runs longer than `limit`, counted from
-    /// `spawn`; `wait` then returns a status whose [`timed_out`](super::ExitStatus::timed_out) is true.
+    /// Kill the sandbox when the command runs longer than `limit`, counted from the
+    /// moment it starts (after the sandbox's setup); `wait` then returns a status whose [`timed_out`](super::ExitStatus::timed_out) is true.
     pub fn timeout(&mut self, limit: Duration) -> &mut Command {
         self.timeout = Some(limit);
         self

@@ -123,6 +123,23 @@ fn helper_command(p: &mut Prepared, fd: RawFd) -> std::process::Command {
     c
 }
 
+/// Starts the helper with `start` (std or tokio); returns our end of the socket and the
+/// process. The helper's end and the stdio it was given are closed here, so that the
+/// helper's exit is what ends the conversation.
+fn launch<P>(
+    p: &mut Prepared,
+    start: impl FnOnce(std::process::Command) -> io::Result<P>,
+) -> Result<(UnixStream, P), SpawnError> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let process = start(helper_command(p, theirs.as_raw_fd()));
+    drop(theirs);
+    let process = process.map_err(|source| SpawnError::Helper {
+        path: p.helper.clone(),
+        source,
+    })?;
+    Ok((ours, process))
+}
+
 /// A failed handshake, and whether the helper must be killed (a stranger or a hung
 /// helper) or exits by itself (it reported the failure).
 struct Refused {
@@ -283,9 +300,24 @@ impl Control {
         })
     }
 
-    /// Asks the helper to kill the sandbox; false when it cannot be asked any more.
-    fn request_kill(&self) -> bool {
-        send(&self.writer, &ToHelper::Kill).is_ok()
+    /// Asks the helper to kill the sandbox (it then exits as usual, cleaning up);
+    /// kills the helper itself with `fallback` when it cannot be asked any more.
+    fn kill(&self, fallback: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        if self.status.is_some() || send(&self.writer, &ToHelper::Kill).is_ok() {
+            return Ok(());
+        }
+        fallback()
+    }
+
+    /// Everything collected, once the command has exited.
+    fn output(&mut self, status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>) -> Output {
+        Output {
+            status,
+            stdout,
+            stderr,
+            report: self.report.clone(),
+            events: self.take_events(),
+        }
     }
 
     fn finish(&mut self, helper: std::process::ExitStatus, reported: Option<i32>) -> ExitStatus {
@@ -398,6 +430,27 @@ fn control_loop(
     code
 }
 
+/// The accessors both child flavours share.
+macro_rules! sandbox_accessors {
+    () => {
+        /// What is in force for this command, layer by layer.
+        pub fn report(&self) -> &Report {
+            &self.ctl.report
+        }
+
+        /// The live event stream (`try_recv`, `blocking_recv` outside a runtime, or
+        /// `recv().await`); it ends when the sandbox has exited.
+        pub fn events(&mut self) -> &mut UnboundedReceiver<SandboxEvent> {
+            &mut self.ctl.events
+        }
+
+        /// The events that have arrived so far; after `wait`, all of them.
+        pub fn take_events(&mut self) -> Vec<SandboxEvent> {
+            self.ctl.take_events()
+        }
+    };
+}
+
 /// A sandboxed command started with [`Command::spawn`](super::Command::spawn).
 ///
 /// Like `std::process::Child`: the stdio handles are the sandboxed process's own
@@ -411,15 +464,7 @@ pub struct Child {
 }
 
 pub(super) fn spawn(mut p: Prepared) -> Result<Child, SpawnError> {
-    let (ours, theirs) = UnixStream::pair()?;
-    let mut cmd = helper_command(&mut p, theirs.as_raw_fd());
-    let spawned = cmd.spawn();
-    drop(cmd);
-    drop(theirs);
-    let mut process = spawned.map_err(|source| SpawnError::Helper {
-        path: p.helper.clone(),
-        source,
-    })?;
+    let (ours, mut process) = launch(&mut p, |mut c| c.spawn())?;
     let mut reader = BufReader::new(ours.try_clone()?);
     let writer = Mutex::new(ours);
     let report = match handshake(&mut reader, &writer, &p) {
@@ -449,30 +494,11 @@ impl Child {
         self.process.id()
     }
 
-    /// What is in force for this command, layer by layer.
-    pub fn report(&self) -> &Report {
-        &self.ctl.report
-    }
-
-    /// The live event stream (`try_recv`, `blocking_recv`, or `recv().await`).
-    pub fn events(&mut self) -> &mut UnboundedReceiver<SandboxEvent> {
-        &mut self.ctl.events
-    }
-
-    /// The events that have arrived so far; after `wait`, all of them.
-    pub fn take_events(&mut self) -> Vec<SandboxEvent> {
-        self.ctl.take_events()
-    }
+    sandbox_accessors!();
 
     /// Kills everything in the sandbox.
     pub fn kill(&mut self) -> io::Result<()> {
-        if self.ctl.status.is_some() {
-            return Ok(());
-        }
-        if !self.ctl.request_kill() {
-            self.process.kill()?;
-        }
-        Ok(())
+        self.ctl.kill(|| self.process.kill())
     }
 
     /// Waits for the command (killing it at its timeout, if one was set).
@@ -523,13 +549,7 @@ impl Child {
             .map(|t| t.join().unwrap_or_default())
             .unwrap_or_default();
         let status = self.wait()?;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-            report: self.ctl.report.clone(),
-            events: self.ctl.take_events(),
-        })
+        Ok(self.ctl.output(status, stdout, stderr))
     }
 }
 
@@ -570,15 +590,7 @@ pub struct AsyncChild {
 }
 
 pub(super) async fn spawn_async(mut p: Prepared) -> Result<AsyncChild, SpawnError> {
-    let (ours, theirs) = UnixStream::pair()?;
-    let mut cmd = tokio::process::Command::from(helper_command(&mut p, theirs.as_raw_fd()));
-    let spawned = cmd.spawn();
-    drop(cmd);
-    drop(theirs);
-    let mut process = spawned.map_err(|source| SpawnError::Helper {
-        path: p.helper.clone(),
-        source,
-    })?;
+    let (ours, mut process) = launch(&mut p, |c| tokio::process::Command::from(c).spawn())?;
     let runtime = tokio::runtime::Handle::current();
     // The handshake blocks on the socket; keep it off the async workers.
     let outcome = tokio::task::spawn_blocking(move || {
@@ -624,30 +636,11 @@ impl AsyncChild {
         self.process.id()
     }
 
-    /// What is in force for this command, layer by layer.
-    pub fn report(&self) -> &Report {
-        &self.ctl.report
-    }
-
-    /// The live event stream.
-    pub fn events(&mut self) -> &mut UnboundedReceiver<SandboxEvent> {
-        &mut self.ctl.events
-    }
-
-    /// The events that have arrived so far; after `wait`, all of them.
-    pub fn take_events(&mut self) -> Vec<SandboxEvent> {
-        self.ctl.take_events()
-    }
+    sandbox_accessors!();
 
     /// Kills everything in the sandbox.
     pub fn kill(&mut self) -> io::Result<()> {
-        if self.ctl.status.is_some() {
-            return Ok(());
-        }
-        if !self.ctl.request_kill() {
-            self.process.start_kill()?;
-        }
-        Ok(())
+        self.ctl.kill(|| self.process.start_kill())
     }
 
     /// Waits for the command (killing it at its timeout, if one was set).
@@ -697,12 +690,6 @@ impl AsyncChild {
         };
         let (stdout, stderr) = tokio::try_join!(read_out, read_err)?;
         let status = self.wait().await?;
-        Ok(Output {
-            status,
-            stdout,
-            stderr,
-            report: self.ctl.report.clone(),
-            events: self.ctl.take_events(),
-        })
+        Ok(self.ctl.output(status, stdout, stderr))
     }
 }
