@@ -155,10 +155,15 @@ impl Link {
             _ if code == 126 => (FailureKind::NotExecutable, None),
             _ => (FailureKind::Setup, None),
         };
+        // A floor failure carries only its reason: the library words the rest.
+        let message = match e {
+            Error::Floor { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
         self.send(&FromHelper::Failed {
             kind,
             layer,
-            message: e.to_string(),
+            message,
             code,
         });
         code
