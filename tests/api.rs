@@ -383,6 +383,46 @@ fn the_ask_callback_allows_denies_and_times_out_into_a_denial() {
 }
 
 #[test]
+fn events_arrive_live_while_the_command_runs() {
+    let _serial = serial();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut child =
+            sandbox(json!({"network": {"allowedDomains": [], "deniedDomains": ["live.test"]}}))
+                .command("/bin/sh")
+                .args([
+                    "-c",
+                    "curl -s -o /dev/null --max-time 20 http://live.test/; sleep 30",
+                ])
+                .spawn_async()
+                .await
+                .unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(20), child.events().recv())
+            .await
+            .expect("no event while the command runs")
+            .unwrap();
+        match ev {
+            SandboxEvent::Connection(c) => {
+                assert_eq!(
+                    (c.host.as_str(), c.port, c.decision),
+                    ("live.test", 80, Verdict::Deny)
+                );
+                assert_eq!(c.rule.as_deref(), Some("live.test"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The command is still sleeping: the event came live, not at exit.
+        child.kill().unwrap();
+        let st = child.wait().await.unwrap();
+        assert_eq!(st.code(), 128 + libc::SIGKILL);
+        assert!(
+            child.events().recv().await.is_none(),
+            "the stream ends with the sandbox"
+        );
+    });
+}
+
+#[test]
 fn a_missing_or_foreign_helper_is_a_typed_error_naming_it() {
     let _serial = serial();
     let missing = PathBuf::from("/nonexistent/srt-runc");
