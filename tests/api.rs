@@ -489,6 +489,31 @@ fn timeouts_and_kill_end_the_whole_sandbox() {
     assert!(st.timed_out(), "{st}");
     assert_eq!(st.code(), 128 + libc::SIGKILL);
     assert!(t.elapsed() < Duration::from_secs(10));
+    // Also while the output is being collected, in both flavours: the background
+    // sleep holds stdout open until the sandbox is killed.
+    let t = Instant::now();
+    let out = sandbox(json!({}))
+        .command("/bin/sh")
+        .args(["-c", "echo started; sleep 30 & sleep 30"])
+        .timeout(Duration::from_millis(300))
+        .output()
+        .unwrap();
+    assert!(out.status.timed_out(), "{}", out.status);
+    assert_eq!(text(&out.stdout), "started\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let out = rt
+        .block_on(
+            sandbox(json!({}))
+                .command("/bin/sh")
+                .args(["-c", "echo started; sleep 30 & sleep 30"])
+                .timeout(Duration::from_millis(300))
+                .output_async(),
+        )
+        .unwrap();
+    assert!(out.status.timed_out(), "{}", out.status);
+    assert_eq!(text(&out.stdout), "started\n");
+    drop(rt);
+    assert!(t.elapsed() < Duration::from_secs(10));
     let mut c = sandbox(json!({}))
         .command("sleep")
         .arg("30")

@@ -534,23 +534,27 @@ impl Child {
     /// Reads stdout and stderr to the end, waits, and collects the events.
     pub fn wait_with_output(mut self) -> Result<Output, SpawnError> {
         drop(self.stdin.take());
-        let err_reader = self.stderr.take().map(|mut e| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = e.read_to_end(&mut buf);
-                buf
-            })
-        });
-        let mut stdout = Vec::new();
-        if let Some(mut o) = self.stdout.take() {
-            o.read_to_end(&mut stdout)?;
-        }
-        let stderr = err_reader
-            .map(|t| t.join().unwrap_or_default())
-            .unwrap_or_default();
+        // Drain both pipes on threads while waiting here, so the timeout applies and a
+        // full pipe never blocks the command.
+        let out = drain(self.stdout.take());
+        let err = drain(self.stderr.take());
         let status = self.wait()?;
+        let join = |t: Option<JoinHandle<Vec<u8>>>| {
+            t.map(|t| t.join().unwrap_or_default()).unwrap_or_default()
+        };
+        let (stdout, stderr) = (join(out), join(err));
         Ok(self.ctl.output(status, stdout, stderr))
     }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<Vec<u8>>> {
+    pipe.map(|mut p| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = p.read_to_end(&mut buf);
+            buf
+        })
+    })
 }
 
 /// Whether process `pid` (our unreaped child) exits before `deadline`.
@@ -688,8 +692,8 @@ impl AsyncChild {
             }
             Ok::<_, io::Error>(b)
         };
-        let (stdout, stderr) = tokio::try_join!(read_out, read_err)?;
-        let status = self.wait().await?;
+        // Waiting alongside the reads applies the timeout while output is collected.
+        let (stdout, stderr, status) = tokio::try_join!(read_out, read_err, self.wait())?;
         Ok(self.ctl.output(status, stdout, stderr))
     }
 }
