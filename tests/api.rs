@@ -479,16 +479,27 @@ fn a_missing_or_foreign_helper_is_a_typed_error_naming_it() {
 #[test]
 fn timeouts_and_kill_end_the_whole_sandbox() {
     let _serial = serial();
-    let t = Instant::now();
-    let st = sandbox(json!({}))
-        .command("/bin/sh")
-        .args(["-c", "sleep 30 & sleep 30"])
-        .timeout(Duration::from_millis(300))
-        .status()
-        .unwrap();
-    assert!(st.timed_out(), "{st}");
-    assert_eq!(st.code(), 128 + libc::SIGKILL);
-    assert!(t.elapsed() < Duration::from_secs(10));
+    // In both modes the background process dies with the command.
+    for (sb, marker) in [
+        (sandbox(json!({})), "31.25"),
+        (sandbox(json!({})).weaker(), "31.75"),
+    ] {
+        let t = Instant::now();
+        let st = sb
+            .command("/bin/sh")
+            .args(["-c", &format!("sleep {marker} & sleep {marker}")])
+            .timeout(Duration::from_millis(300))
+            .status()
+            .unwrap();
+        assert!(st.timed_out(), "{st}");
+        assert_eq!(st.code(), 128 + libc::SIGKILL);
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            processes_running(&format!("sleep\0{marker}")),
+            0,
+            "sleep {marker} survived"
+        );
+    }
     // Also while the output is being collected, in both flavours: the background
     // sleep holds stdout open until the sandbox is killed.
     let t = Instant::now();
@@ -525,6 +536,16 @@ fn timeouts_and_kill_end_the_whole_sandbox() {
     assert_eq!(st.code(), 128 + libc::SIGKILL);
     assert!(!st.timed_out());
     assert_eq!(children().0, 0, "no helper or sandbox process left");
+}
+
+/// How many processes on the host have `needle` in their command line (NUL-separated).
+fn processes_running(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(needle))
+        .count()
 }
 
 /// The example agent, copied where the unprivileged user can run it.
