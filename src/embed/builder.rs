@@ -244,11 +244,13 @@ impl std::fmt::Debug for Command {
 }
 
 impl Command {
+    /// Adds one argument.
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
         self.args.push(arg.as_ref().to_string_lossy().into_owned());
         self
     }
 
+    /// Adds arguments.
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
     where
         I: IntoIterator<Item = S>,
@@ -260,6 +262,7 @@ impl Command {
         self
     }
 
+    /// Sets one environment variable of the command.
     pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
         self.env.push((
             key.as_ref().to_string_lossy().into_owned(),
@@ -268,6 +271,7 @@ impl Command {
         self
     }
 
+    /// Sets environment variables of the command.
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
         I: IntoIterator<Item = (K, V)>,
@@ -280,6 +284,7 @@ impl Command {
         self
     }
 
+    /// Removes one variable from the command's environment.
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
         self.env
             .push((key.as_ref().to_string_lossy().into_owned(), None));
@@ -299,16 +304,19 @@ impl Command {
         self
     }
 
+    /// The command's stdin (default: the caller's; `output` uses null).
     pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.stdin = Some(cfg.into());
         self
     }
 
+    /// The command's stdout (default: the caller's; `output` pipes it).
     pub fn stdout(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.stdout = Some(cfg.into());
         self
     }
 
+    /// The command's stderr (default: the caller's; `output` pipes it).
     pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.stderr = Some(cfg.into());
         self

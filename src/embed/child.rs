@@ -64,6 +64,7 @@ impl ExitStatus {
         self.code
     }
 
+    /// Whether the command exited with 0.
     pub fn success(&self) -> bool {
         self.code == 0
     }
