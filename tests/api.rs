@@ -380,6 +380,41 @@ fn the_ask_callback_allows_denies_and_times_out_into_a_denial() {
             .collect();
         assert_eq!(asked, ["yes.test", "no.test", "slow.test"]);
     });
+    drop(rt);
+    // The std flavour runs the (async) callback without the caller having a runtime.
+    let out = sandbox(json!({"network": {
+        "allowedDomains": [format!("127.0.0.1:{port}")],
+        "deniedDomains": [],
+        "resolve": {"yes.test": ["127.0.0.1"]}
+    }}))
+    .on_ask(|req| async move {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if req.host == "yes.test" {
+            AskAnswer::Allow
+        } else {
+            AskAnswer::Deny("no".into())
+        }
+    })
+    .command("curl")
+    .args([
+        "-s",
+        "--max-time",
+        "20",
+        &format!("http://yes.test:{port}/"),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(text(&out.stdout), "upstream says hi");
+    assert!(
+        out.events.contains(&SandboxEvent::Answered {
+            host: "yes.test".into(),
+            port,
+            allow: true,
+            reason: "allowed by the ask callback".into()
+        }),
+        "{:?}",
+        out.events
+    );
 }
 
 #[test]

@@ -391,20 +391,15 @@ fn control_loop(
                         AskAnswer::Allow => (true, "allowed by the ask callback".to_string()),
                         AskAnswer::Deny(r) => (false, r),
                     };
-                    let _ = send(
-                        &w,
-                        &ToHelper::Answer {
-                            id,
-                            allow,
-                            reason: reason.clone(),
-                        },
-                    );
+                    // The event first: the connection (and so the command) can only go
+                    // on after the answer, so the event is always in before the exit.
                     let _ = tx.send(SandboxEvent::Answered {
                         host,
                         port,
                         allow,
-                        reason,
+                        reason: reason.clone(),
                     });
+                    let _ = send(&w, &ToHelper::Answer { id, allow, reason });
                 };
                 match &runtime {
                     Some(h) => {
@@ -440,7 +435,8 @@ macro_rules! sandbox_accessors {
         }
 
         /// The live event stream (`try_recv`, `blocking_recv` outside a runtime, or
-        /// `recv().await`); it ends when the sandbox has exited.
+        /// `recv().await`); it ends once the sandbox has exited and every ask callback
+        /// has returned.
         pub fn events(&mut self) -> &mut UnboundedReceiver<SandboxEvent> {
             &mut self.ctl.events
         }
