@@ -2,7 +2,7 @@
 #
 #   make run     build, then run config.json.example as a demo bundle
 #   make test    everything: unit + integration tests (root and unprivileged), lint
-#   make bench   start-up and proxy benchmarks against bwrap, runc and srt
+#   make bench   start-up and proxy benchmarks against bwrap, runc and srt; library overhead
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain)
 #   make attack  the attack suite alone (also part of make test), printing its table
 #
@@ -96,6 +96,7 @@ bench: deps bench-deps build
 	$(RELEASE_CARGO) build --release --target $(HOST_TRIPLE) --examples
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench start
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench net
+	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench api
 	@echo "make: combined results in target/bench/results.md and target/bench/chart.svg"
 
 # The srt anchor for the benchmarks (Node; it runs bwrap, socat and ripgrep).

@@ -8,6 +8,7 @@
 #[path = "support/report.rs"]
 mod report;
 
+use report::{median, pct};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,17 +19,6 @@ const WARMUP: usize = 10;
 struct Case {
     name: &'static str,
     cmd: Box<dyn Fn(usize) -> Command>,
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn pct(v: &[Duration], p: f64) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    s[((s.len() as f64 - 1.0) * p) as usize]
 }
 
 fn time(cmd: &mut Command) -> Duration {
@@ -168,7 +158,7 @@ fn main() {
             samples[k].push(time(&mut (c.cmd)(i)));
         }
     }
-    let base = median(&mut samples[0].clone());
+    let base = median(&samples[0]);
     let mut scores = Vec::new();
     for (k, c) in cases.iter().enumerate().skip(1) {
         let target = match c.name {
@@ -178,7 +168,7 @@ fn main() {
         };
         scores.push(report::Score {
             label: format!("start: srt-runc / {}", c.name),
-            value: base.as_secs_f64() / median(&mut samples[k].clone()).as_secs_f64(),
+            value: base.as_secs_f64() / median(&samples[k]).as_secs_f64(),
             target,
             higher_is_better: false,
             unit: "x".into(),
@@ -192,7 +182,7 @@ fn main() {
     ));
     table.push_str("| runtime | median | p90 | srt-runc / this |\n|---|---|---|---|\n");
     for (k, c) in cases.iter().enumerate() {
-        let m = median(&mut samples[k].clone());
+        let m = median(&samples[k]);
         table.push_str(&format!(
             "| {} | {:.2} ms | {:.2} ms | {:.2}x |\n",
             c.name,

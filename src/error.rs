@@ -49,6 +49,11 @@ pub enum Error {
     #[error("{message}")]
     Reported { code: i32, message: String },
 
+    /// A layer the caller required (`--require`, the library's floor) is not in force;
+    /// the command was not started.
+    #[error("required layer '{layer}' cannot be enforced: {reason}; refusing to run")]
+    Floor { layer: String, reason: String },
+
     /// Bad command-line usage.
     #[error("{0}")]
     Usage(String),

@@ -15,8 +15,6 @@ use common::*;
 use net_support::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
 
 const DENIED_BODY: &str = "Connection blocked by network allowlist";
@@ -470,31 +468,6 @@ fn nothing_leaves_the_sandbox_except_through_the_proxy() {
         let cfg = cfg_with(&s, &cases, network(&["web.test"], &[]));
         run_cases(user, &s, cfg, &[], &cases);
     }
-}
-
-/// A host-side HTTP server on 127.0.0.1 answering every request with `body`.
-fn host_loopback_server(body: &'static str) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 4096];
-            let mut head = Vec::new();
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = write!(
-                c,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
 }
 
 #[test]

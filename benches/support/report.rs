@@ -5,6 +5,21 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
+
+/// The median of timing samples.
+#[allow(dead_code)] // not every bench times with Durations
+pub fn median(v: &[Duration]) -> Duration {
+    pct(v, 0.5)
+}
+
+/// The `p` quantile (0..=1) of timing samples, nearest rank below.
+#[allow(dead_code)]
+pub fn pct(v: &[Duration], p: f64) -> Duration {
+    let mut s = v.to_vec();
+    s.sort();
+    s[((s.len() as f64 - 1.0) * p) as usize]
+}
 
 /// One measured ratio against its target.
 pub struct Score {
@@ -86,11 +101,11 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Combine `start.md`/`net.md` and their scores into `results.md` and `chart.svg`.
+/// Combine `start.md`/`net.md`/`api.md` and their scores into `results.md` and `chart.svg`.
 pub fn combine(dir: &Path) {
     let mut md = String::from("# srt-runc benchmark results\n\n");
     let mut scores = Vec::new();
-    for bench in ["start", "net"] {
+    for bench in ["start", "net", "api"] {
         match std::fs::read_to_string(dir.join(format!("{bench}.md"))) {
             Ok(t) => {
                 let _ = writeln!(md, "## {bench}\n\n{t}");

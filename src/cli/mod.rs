@@ -91,6 +91,7 @@ impl EngineFlags {
             violations_log: self.violations_log,
             events,
             require: self.require,
+            ..Default::default()
         }
     }
 }
@@ -246,6 +247,10 @@ enum Platform {
 
 /// Runs the CLI and returns the process exit status.
 pub fn main() -> i32 {
+    #[cfg(target_os = "linux")]
+    if let Some(code) = crate::embed::helper_entry() {
+        return code;
+    }
     let argv0 = std::env::args_os().next().unwrap_or_default();
     if Path::new(&argv0).file_name().is_some_and(|n| n == "srt") {
         return srt_main();

@@ -66,6 +66,7 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
                     start_fifo: opts.start_fifo.as_raw_fd(),
                     preserve_fds: opts.preserve_fds,
                 }),
+                handshake: false,
             })
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),

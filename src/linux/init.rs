@@ -22,13 +22,16 @@
 //!     accepts a Landlock domain from a no_new_privs task;
 //! 11. Landlock;
 //! 12. seccomp, last, so the filters never get in the way of our own setup;
-//! 13. report "ready";
+//! 13. report "ready" — in a foreground run, with the enforcement report of what steps
+//!     2–12 achieved, then wait for "go" (the supervisor checks the caller's floor
+//!     against the report first);
 //! 14. foreground (`run`): close the channel, fork the command and stay PID 1 as its
 //!     reaper. Detached (`create`): wait until the supervisor has recorded the container
 //!     and says "go", stop dying with it (it exits now; we must survive that), then block
 //!     on the exec fifo until `start`, and exec the command as PID 1 itself, as runc does.
 
 use super::process::{self, ExecTarget};
+use super::report::{self, Layer, Report, Status};
 use super::sync::{Channel, Msg};
 use super::{caps, landlock, mounts, net};
 use crate::error::{Context, Error, Result};
@@ -47,6 +50,10 @@ pub struct InitArgs<'a> {
     pub may_setgroups: bool,
     /// Set for the OCI lifecycle (`create`/`start`); `None` for a foreground run.
     pub detached: Option<Detached>,
+    /// Foreground only: send the enforcement report and wait for the supervisor's "go"
+    /// (it checks floors and hands the report to an embedding caller) instead of just
+    /// saying "ready" and starting the command.
+    pub handshake: bool,
 }
 
 /// What a detached (`create`) init needs beyond a foreground one.
@@ -63,19 +70,31 @@ pub struct Detached {
 /// Entry point of the init; never returns.
 pub fn main(args: InitArgs) -> ! {
     match setup(&args) {
-        Ok(target) => {
-            let _ = args.chan.send(&Msg::Ready);
-            match args.detached {
-                None => {
-                    drop(args.chan);
-                    process::spawn_and_reap(&target, args.pty_slave.is_some())
+        Ok((target, report)) => match args.detached {
+            None if args.handshake => {
+                let json = serde_json::to_vec(&report).unwrap_or_default();
+                if args.chan.send(&Msg::Report(json)).is_err() {
+                    unsafe { libc::_exit(125) }
                 }
-                Some(d) => {
-                    wait_for_start(args.chan, d);
-                    process::exec_direct(&target)
+                match args.chan.recv() {
+                    Ok(Msg::Go) => {}
+                    // Refused (floor not met) or the supervisor is gone.
+                    _ => unsafe { libc::_exit(125) },
                 }
+                drop(args.chan);
+                process::spawn_and_reap(&target, args.pty_slave.is_some())
             }
-        }
+            None => {
+                let _ = args.chan.send(&Msg::Ready);
+                drop(args.chan);
+                process::spawn_and_reap(&target, args.pty_slave.is_some())
+            }
+            Some(d) => {
+                let _ = args.chan.send(&Msg::Ready);
+                wait_for_start(args.chan, d);
+                process::exec_direct(&target)
+            }
+        },
         Err(e) => {
             let code = e.exit_code();
             let _ = args.chan.send(&Msg::Fail {
@@ -87,7 +106,7 @@ pub fn main(args: InitArgs) -> ! {
     }
 }
 
-fn setup(a: &InitArgs) -> Result<ExecTarget> {
+fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
     let plan = a.plan;
 
     // 1. Die with the supervisor; an EOF here means it is already gone.
@@ -194,12 +213,51 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     close_fds_except(&keep)?;
 
     // 10–12. no_new_privs, Landlock, seccomp.
+    let mut report = Report::new(crate::policy::Mode::Strong);
+    report.set(Layer::Procfs, own_procfs(), "/proc");
+    let (st, detail) = report::capabilities_status(&plan.process.capabilities);
+    report.set(Layer::Capabilities, st, detail);
     nix::sys::prctl::set_no_new_privs().step(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
+    report.set(Layer::NoNewPrivs, report::no_new_privs_status(), "");
     let outcome = landlock::restrict(&plan.landlock)?;
     tracing::debug!(?outcome, "landlock applied");
+    landlock::report(&mut report, &outcome, plan.landlock.writable.len());
     crate::seccomp::install(a.seccomp).map_err(|e| Error::SetupMsg(format!("seccomp: {e}")))?;
+    report.seccomp_programs = seccomp_names(plan);
+    report.set(
+        Layer::Seccomp,
+        Status::Enforced,
+        report.seccomp_programs.join(", "),
+    );
 
-    Ok(target)
+    Ok((target, report))
+}
+
+/// The names of the installed seccomp programs, in order, for the report.
+pub(super) fn seccomp_names(plan: &Plan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    if plan.seccomp.oci_profile.is_some() {
+        names.push("linux.seccomp (OCI profile)".into());
+    }
+    names.extend(plan.seccomp.builtin.iter().map(|n| n.to_string()));
+    names
+}
+
+/// Whether `/proc` is a procfs of our own PID namespace: there, we are PID 1.
+fn own_procfs() -> Status {
+    match std::fs::read_link("/proc/self") {
+        Ok(p) if p.as_os_str() == "1" => Status::Enforced,
+        Ok(p) => Status::Degraded {
+            reason: format!(
+                "/proc/self is {} here, not 1: this /proc is not the sandbox's",
+                p.display()
+            ),
+        },
+        Err(e) => Status::Unavailable {
+            errno: e.raw_os_error(),
+            reason: format!("/proc/self: {e}"),
+        },
+    }
 }
 
 /// Detached mode, after "ready": the supervisor records the container, then says "go".
@@ -241,7 +299,7 @@ fn supervisor_gone(chan: &Channel) -> bool {
 }
 
 /// Closes every fd above stderr except `keep`.
-fn close_fds_except(keep: &[RawFd]) -> Result<()> {
+pub(super) fn close_fds_except(keep: &[RawFd]) -> Result<()> {
     let mut keep: Vec<u32> = keep.iter().map(|k| *k as u32).filter(|k| *k > 2).collect();
     keep.sort_unstable();
     let mut first = 3u32;

@@ -5,6 +5,7 @@
 //! and the V6 scopes (abstract unix sockets, signals) are added where the kernel has
 //! them, and the outcome is returned for the enforcement report.
 
+use super::report::{Layer, Report, Status};
 use crate::error::{Error, Result};
 use crate::plan::LandlockPlan;
 use landlock::{
@@ -91,6 +92,9 @@ pub struct WeakerRules {
     /// Handle TCP connect (and bind unless `allow_bind`).
     pub confine_tcp: bool,
     pub allow_bind: bool,
+    /// Use at most this ABI even if the kernel has a newer one (to reproduce an older
+    /// kernel's outcome, and to test floors against it).
+    pub abi_max: Option<i32>,
 }
 
 /// What each weaker-mode Landlock layer ended up as, for the report.
@@ -108,15 +112,19 @@ pub struct WeakerOutcome {
 /// beneath the writable paths, TCP connect only to the proxy port.
 pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
     use landlock::{AccessNet, NetPort};
-    let abi = current_abi();
-    let read = AccessFs::from_read(TARGET);
-    let write = AccessFs::from_write(TARGET);
+    let kernel = current_abi();
+    let (abi, target) = match r.abi_max {
+        Some(max) if max < kernel => (max, ABI::from(max)),
+        _ => (kernel, TARGET),
+    };
+    let read = AccessFs::from_read(target);
+    let write = AccessFs::from_write(target);
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_all(ABI::V1))
         .map_err(err)?
         .set_compatibility(CompatLevel::BestEffort)
-        .handle_access(AccessFs::from_all(TARGET))
+        .handle_access(AccessFs::from_all(target))
         .map_err(err)?;
     let network = r.confine_tcp && abi >= 4;
     if network {
@@ -126,9 +134,11 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         }
         ruleset = ruleset.handle_access(net).map_err(err)?;
     }
-    let ruleset = ruleset
-        .scope(Scope::AbstractUnixSocket | Scope::Signal)
-        .map_err(err)?;
+    if abi >= 6 {
+        ruleset = ruleset
+            .scope(Scope::AbstractUnixSocket | Scope::Signal)
+            .map_err(err)?;
+    }
     let mut created = ruleset.create().map_err(err)?;
     let mut grants: Vec<(std::path::PathBuf, bool)> = Vec::new();
     complement(
@@ -150,7 +160,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         let rights = if is_dir {
             read
         } else {
-            read & AccessFs::from_file(TARGET)
+            read & AccessFs::from_file(target)
         };
         created = created
             .add_rule(PathBeneath::new(fd, rights))
@@ -161,7 +171,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         let rights = if p.is_dir() {
             write
         } else {
-            write & AccessFs::from_file(TARGET)
+            write & AccessFs::from_file(target)
         };
         created = created
             .add_rule(PathBeneath::new(fd, rights))
@@ -186,6 +196,75 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         network,
         scopes: abi >= 6,
     })
+}
+
+fn fs_status(outcome: &Outcome, abi: i32) -> Status {
+    match outcome {
+        Outcome::Full => Status::Enforced,
+        Outcome::Partial => Status::Degraded {
+            reason: format!(
+                "Landlock ABI {abi} lacks some of the rights srt-runc restricts (refer, truncate, device ioctl need ABI 2–5)"
+            ),
+        },
+    }
+}
+
+fn scopes_status(abi: i32) -> Status {
+    if abi >= 6 {
+        Status::Enforced
+    } else {
+        Status::unavailable(format!(
+            "Landlock ABI {abi} has no scopes (ABI 6): abstract unix sockets and signals to outside processes are not confined by Landlock"
+        ))
+    }
+}
+
+/// Records strong mode's Landlock outcome in the report.
+pub fn report(r: &mut Report, outcome: &Outcome, writable: usize) {
+    let abi = current_abi();
+    r.landlock_abi = abi;
+    r.set(
+        Layer::Landlock,
+        fs_status(outcome, abi),
+        format!("ABI {abi}: writes only beneath {writable} path(s)"),
+    );
+    r.set(
+        Layer::LandlockScopes,
+        scopes_status(abi),
+        "abstract unix sockets, signals",
+    );
+}
+
+/// Records weaker mode's Landlock outcome in the report.
+pub fn report_weaker(r: &mut Report, o: &WeakerOutcome, port: Option<u16>) {
+    r.landlock_abi = o.abi;
+    r.set(
+        Layer::Landlock,
+        fs_status(&o.filesystem, o.abi),
+        format!(
+            "ABI {}: reads on the complement of denied paths, writes beneath allowed ones",
+            o.abi
+        ),
+    );
+    let net = if o.network {
+        Status::Enforced
+    } else {
+        Status::unavailable(format!(
+            "Landlock ABI {} has no TCP rules (ABI 4): outbound TCP is not confined",
+            o.abi
+        ))
+    };
+    let detail = match port {
+        Some(p) if o.network => format!("TCP connect only to 127.0.0.1:{p} (the proxy)"),
+        None if o.network => "no TCP connect at all".into(),
+        _ => String::new(),
+    };
+    r.set(Layer::LandlockNetwork, net, detail);
+    r.set(
+        Layer::LandlockScopes,
+        scopes_status(o.abi),
+        "abstract unix sockets, signals",
+    );
 }
 
 /// The kernel's Landlock ABI version (0 when unavailable).

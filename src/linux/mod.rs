@@ -13,9 +13,10 @@ pub mod mounts;
 pub mod net;
 pub mod placeholders;
 pub mod process;
+pub mod report;
 pub mod supervisor;
 pub mod sync;
 pub mod sys;
 pub mod weaker;
 
-pub use supervisor::{run, RunOptions};
+pub use supervisor::{run, Observer, RunOptions};

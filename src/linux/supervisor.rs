@@ -6,6 +6,7 @@
 
 use super::init::{self, InitArgs};
 use super::process::wait_set;
+use super::report::{self, Floor, Layer, Report, Status};
 use super::sync::{self, Msg};
 use super::{idmap, sys};
 use crate::error::{Context, Error, Result};
@@ -50,6 +51,22 @@ pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
     Ok(out)
 }
 
+/// Someone embedding the engine (the library's helper process) watching one run.
+/// Called on the supervisor's thread except `event` and the ask hook, which run on the
+/// proxy's thread.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// The enforcement report, after the caller's floor was checked against it; the
+    /// command starts right after.
+    fn report(&self, report: &Report);
+    /// The sandbox's first process (the init, or the command in weaker mode) runs now.
+    /// Threads may be started from here on.
+    fn started(&self, pidfd: &OwnedFd);
+    /// One proxy event.
+    fn event(&self, event: &crate::proxy::Event);
+    /// The hook asked about hosts no rule covers, and how long it may take.
+    fn ask_hook(&self) -> Option<(crate::proxy::AskHook, std::time::Duration)>;
+}
+
 /// Caller choices that are not part of the policy.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -60,28 +77,65 @@ pub struct RunOptions {
     /// Layers that must be enforced or the run is refused (exit 125): `network`,
     /// `filesystem`, `pid`, `namespaces`.
     pub require: Vec<String>,
+    /// The embedding's observer: report, start, events, ask hook.
+    pub observer: Option<std::sync::Arc<dyn Observer>>,
+    /// Use at most this Landlock ABI in weaker mode (reproduces an older kernel).
+    pub landlock_abi_max: Option<i32>,
+    /// Do not print weaker mode's notice on stderr (the embedding reads the report).
+    pub quiet: bool,
 }
 
-/// Refuses to run when a required layer cannot be enforced in this mode on this host.
-pub fn check_floor(plan: &Plan, require: &[String]) -> Result<()> {
+impl RunOptions {
+    /// The parsed floors.
+    pub fn floors(&self) -> Result<Vec<Floor>> {
+        self.require
+            .iter()
+            .map(|r| {
+                Floor::parse(r).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--require {r}: unknown layer; use network, filesystem, pid or namespaces"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the floors against what the run achieved; the command has not started.
+    pub(super) fn check_report(&self, report: &Report) -> Result<()> {
+        report
+            .check(&self.floors()?)
+            .map_err(|(floor, reason)| Error::Floor {
+                layer: floor.name().into(),
+                reason,
+            })
+    }
+}
+
+/// Refuses to run, before anything starts, when a required layer cannot be enforced in
+/// this mode on this host. This is the quick answer from the mode and the kernel; the
+/// authoritative one is the report the sandbox sends after setting up, checked before
+/// the command runs (see `RunOptions::check_report`).
+pub fn check_floor(plan: &Plan, opts: &RunOptions) -> Result<()> {
     let weaker = plan.mode == crate::policy::Mode::Weaker;
     let abi = super::landlock::current_abi();
-    for layer in require {
-        let (ok, why) = match layer.as_str() {
-            "network" => (!weaker || abi >= 4, "weaker mode confines TCP with Landlock, which needs ABI 4 (this kernel has ABI {abi})"),
-            "filesystem" => (abi >= 1, "Landlock is unavailable on this kernel"),
-            "pid" | "namespaces" => (!weaker, "weaker mode runs without namespaces"),
-            other => {
-                return Err(Error::Usage(format!(
-                    "--require {other}: unknown layer; use network, filesystem, pid or namespaces"
-                )))
+    for floor in opts.floors()? {
+        let (ok, why) = match floor {
+            Floor::Network => (
+                !weaker || abi >= 4,
+                format!(
+                    "weaker mode confines TCP with Landlock, which needs ABI 4 (ABI {abi} here)"
+                ),
+            ),
+            Floor::Filesystem => (abi >= 1, "Landlock is unavailable on this kernel".into()),
+            Floor::Pid | Floor::Namespaces => {
+                (!weaker, "weaker mode runs without namespaces".into())
             }
         };
         if !ok {
-            return Err(Error::SetupMsg(format!(
-                "required layer '{layer}' cannot be enforced: {}; refusing to run",
-                why.replace("{abi}", &abi.to_string())
-            )));
+            return Err(Error::Floor {
+                layer: floor.name().into(),
+                reason: why,
+            });
         }
     }
     Ok(())
@@ -89,11 +143,15 @@ pub fn check_floor(plan: &Plan, require: &[String]) -> Result<()> {
 
 /// Runs the plan in the foreground and returns the exit status to use.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
-    check_floor(plan, &opts.require)?;
+    check_floor(plan, opts)?;
     if plan.mode == crate::policy::Mode::Weaker {
         return super::weaker::run(plan, opts);
     }
     let programs = seccomp_programs(plan)?;
+    // The init reports what it enforced and waits for a verdict only when someone will
+    // read the report (a floor to check, an embedding caller): one round trip saved on
+    // every other start.
+    let handshake = !opts.require.is_empty() || opts.observer.is_some();
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
         Some(Pty::open()?)
@@ -121,6 +179,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
                 pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
                 may_setgroups: !plan.id_maps.deny_setgroups,
                 detached: None,
+                handshake,
             })
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
@@ -145,30 +204,51 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
             return Err(e);
         }
     };
+    // Read now: once the init has made itself non-dumpable (setup step 8), an
+    // unprivileged supervisor may no longer read its /proc/PID/ns links.
+    let mut namespaces = Report::new(crate::policy::Mode::Strong);
+    if handshake {
+        report::namespaces_of(pid, &mut namespaces);
+    }
     sup_chan
         .send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
     // The proxy (and with it the first extra thread) starts only now, after the clone.
-    // Without a proxy nothing has to be handed over before the command runs, so the
-    // supervisor goes straight to relaying and reads the init's verdict (ready or
-    // failed) after it has exited: one wake-up fewer on the start path.
+    // With neither a proxy nor a report to check, nothing has to pass before the command
+    // runs, so the supervisor goes straight to relaying and reads the init's verdict
+    // (ready or failed) after it has exited: one wake-up fewer on the start path.
     let proxied = matches!(plan.network, crate::plan::NetworkPlan::Proxy { .. });
     let mut proxy = None;
-    if proxied {
+    let fail = |e: Error| {
+        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+        let _ = waitpid(child, None);
+        e
+    };
+    if proxied || handshake {
         loop {
             match sup_chan
                 .recv()
                 .step(|| "waiting for the sandbox init".into())?
             {
                 Msg::Ready => break,
-                Msg::Listeners(fds) => match start_proxy(plan, fds, opts) {
-                    Ok(p) => proxy = Some(p),
-                    Err(e) => {
-                        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
-                        let _ = waitpid(child, None);
-                        return Err(e);
+                Msg::Report(json) => {
+                    let r = serde_json::from_slice::<Report>(&json)
+                        .map_err(|e| Error::SetupMsg(format!("the sandbox init's report: {e}")))
+                        .and_then(|mut r| {
+                            r.merge(namespaces.clone());
+                            proxy_report(&mut r, plan, proxy.as_ref());
+                            opts.check_report(&r).map(|()| r)
+                        })
+                        .map_err(fail)?;
+                    if let Some(o) = &opts.observer {
+                        o.report(&r);
                     }
-                },
+                    sup_chan
+                        .send(&Msg::Go)
+                        .step(|| "starting the command".into())?;
+                    break;
+                }
+                Msg::Listeners(fds) => proxy = Some(start_proxy(plan, fds, opts).map_err(fail)?),
                 Msg::Fail { code, message } => {
                     let _ = waitpid(child, None);
                     return Err(Error::Reported { code, message });
@@ -182,13 +262,16 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
             }
         }
     }
+    if let Some(o) = &opts.observer {
+        o.started(&pidfd);
+    }
     let code = relay(child, &pidfd, &sigfd, pty.as_ref())?;
-    if !proxied {
+    if !(proxied || handshake) {
         // The init has exited, so this never blocks: it returns what the init sent, then
         // end-of-file.
         match sup_chan
             .recv()
-            .step(|| "reading the sandbox init's report".into())?
+            .step(|| "reading the sandbox init's verdict".into())?
         {
             Msg::Ready => {}
             Msg::Fail { code, message } => return Err(Error::Reported { code, message }),
@@ -231,7 +314,45 @@ pub(super) fn proxy_config(
     if let Some(tx) = &opts.events {
         config.events = config.events.with_channel(tx.clone());
     }
+    if let Some(o) = &opts.observer {
+        let o = o.clone();
+        if let Some((hook, timeout)) = o.ask_hook() {
+            config.ask = Some(hook);
+            config.ask_timeout = timeout;
+        }
+        config.events = config
+            .events
+            .with_callback(std::sync::Arc::new(move |e| o.event(e)));
+    }
     Ok(config)
+}
+
+/// The proxy's entry in the report.
+pub(super) fn proxy_report(r: &mut Report, plan: &Plan, proxy: Option<&crate::proxy::ProxyHandle>) {
+    let (status, detail) = match (&plan.network, proxy) {
+        (crate::plan::NetworkPlan::Isolated, _) => (
+            Status::Enforced,
+            "no proxy: the sandbox has no network at all".to_string(),
+        ),
+        (crate::plan::NetworkPlan::Proxy { settings, .. }, Some(p)) => (
+            Status::Enforced,
+            format!(
+                "HTTP+SOCKS5 on {} ({} allowed, {} denied patterns)",
+                p.local_addrs()
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                settings.allowed_domains.len(),
+                settings.denied_domains.len()
+            ),
+        ),
+        (crate::plan::NetworkPlan::Proxy { .. }, None) => (
+            Status::unavailable("the proxy did not start"),
+            String::new(),
+        ),
+    };
+    r.set(Layer::Proxy, status, detail);
 }
 
 /// Starts the host-side proxy on the listeners the init created in the sandbox's netns.

@@ -6,6 +6,9 @@
 //! - `R` init → supervisor: setup done, the command is about to run.
 //! - `F` init → supervisor: setup failed; byte 1 is the exit status, the rest the message.
 //! - `L` init → supervisor: proxy listener fds created inside the sandbox's netns.
+//! - `P` init → supervisor: setup done (foreground run); the rest is the enforcement
+//!   report as JSON. The init then waits for `G` before it starts the command, so a
+//!   report that misses the caller's floor stops the run before anything runs.
 
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
@@ -27,6 +30,8 @@ pub enum Msg {
         message: String,
     },
     Listeners(Vec<OwnedFd>),
+    /// The enforcement report, as JSON.
+    Report(Vec<u8>),
     /// The peer closed the channel (exited or died).
     Closed,
 }
@@ -54,6 +59,10 @@ impl Channel {
                 buf.push(*code as u8);
                 buf.extend_from_slice(message.as_bytes());
             }
+            Msg::Report(json) => {
+                buf.push(b'P');
+                buf.extend_from_slice(json);
+            }
             Msg::Listeners(l) => {
                 buf.push(b'L');
                 fds.extend(l.iter().map(|f| f.as_raw_fd()));
@@ -78,7 +87,7 @@ impl Channel {
     }
 
     pub fn recv(&self) -> std::io::Result<Msg> {
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 16384];
         let mut cmsg_space = nix::cmsg_space!([RawFd; 8]);
         let (n, fds) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
@@ -112,6 +121,7 @@ impl Channel {
                 message: String::from_utf8_lossy(&buf[2.min(n)..n]).into_owned(),
             },
             b'L' => Msg::Listeners(fds),
+            b'P' => Msg::Report(buf[1..n].to_vec()),
             other => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,

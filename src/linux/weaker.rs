@@ -26,6 +26,7 @@
 
 use super::landlock::{self, WeakerRules};
 use super::process::{self, wait_set};
+use super::report::{Layer, Report, Status};
 use super::supervisor::{seccomp_programs, RunOptions};
 use super::{caps, sys};
 use crate::error::{Context, Error, Result};
@@ -35,13 +36,25 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{fork, ForkResult, Pid};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-/// The layers weaker mode cannot provide, for stderr and the report.
+/// The layers weaker mode cannot provide, for stderr.
 pub const RESIDUALS: &str =
     "no namespaces: host PIDs visible, host unix sockets reachable by path, mandatory denies not enforced inside writable paths";
 
+/// What weaker mode does not enforce, one item each, for the enforcement report.
+pub const NOT_ENFORCED: &[&str] = &[
+    "host PIDs are visible (no PID namespace, the host's /proc)",
+    "host unix sockets are reachable by path (Landlock controls them only from ABI 9)",
+    "a host TCP service on exactly the proxy's port on 127.0.0.1 is reachable",
+    "srt's mandatory denies are not enforced inside writable paths",
+    "listing a directory on the way to a denied path fails",
+    "no mount, IPC, UTS or cgroup isolation",
+];
+
 /// Runs the plan without namespaces.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
-    eprintln!("srt-runc: weaker mode ({RESIDUALS})");
+    if !opts.quiet {
+        eprintln!("srt-runc: weaker mode ({RESIDUALS})");
+    }
     let programs = seccomp_programs(plan)?;
     std::env::set_current_dir(&plan.process.cwd).map_err(|e| {
         Error::config(
@@ -51,7 +64,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         )
     })?;
     let mut target = process::resolve(&plan.process)?;
+    // Parent → child: the proxy port, then "go". Child → parent: the report.
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe".into())?;
+    let (report_rd, report_wr) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe".into())?;
     let mask = wait_set();
     let mut old = nix::sys::signal::SigSet::empty();
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))
@@ -64,8 +80,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     let child = match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
             drop(wr);
+            drop(report_rd);
             drop(sigfd);
-            let code = match child_setup(plan, &rd, &programs, &mut target) {
+            let code = match child_setup(plan, opts, &rd, &report_wr, &programs, &mut target) {
                 Ok(()) => {
                     let err =
                         nix::unistd::execve(&target.path, &target.argv, &target.envp).unwrap_err();
@@ -86,6 +103,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         ForkResult::Parent { child } => child,
     };
     drop(rd);
+    drop(report_wr);
     let proxy = match &plan.network {
         NetworkPlan::Proxy { settings, .. } => {
             let config = super::supervisor::proxy_config(plan, settings, opts)?;
@@ -100,8 +118,44 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         .and_then(|p| p.local_addrs().first().map(|a| a.port()))
         .unwrap_or(0);
     sys::write_all(wr.as_raw_fd(), &port.to_le_bytes());
-    drop(wr);
     let pidfd = pidfd_open(child)?;
+    // The child's report arrives once its setup is done; no report means it failed
+    // (its message is on stderr) and the relay below collects its exit status.
+    if let Some(mut report) = read_report(&report_rd) {
+        super::report::no_namespaces(&mut report);
+        report.set(
+            Layer::Procfs,
+            Status::unavailable("weaker mode shares the host's /proc"),
+            "",
+        );
+        super::supervisor::proxy_report(&mut report, plan, proxy.as_ref());
+        if proxy.is_some() && !report.status(Layer::LandlockNetwork).is_enforced() {
+            report.set(
+                Layer::Proxy,
+                Status::Degraded {
+                    reason: "the proxy runs, but without Landlock TCP rules nothing forces traffic through it".into(),
+                },
+                format!("127.0.0.1:{port}"),
+            );
+        }
+        report.not_enforced = NOT_ENFORCED.iter().map(|s| s.to_string()).collect();
+        if let Err(e) = opts.check_report(&report) {
+            let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+            let _ = nix::sys::wait::waitpid(child, None);
+            kill_descendants();
+            let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+            return Err(e);
+        }
+        if let Some(o) = &opts.observer {
+            o.report(&report);
+        }
+        sys::write_all(wr.as_raw_fd(), b"g");
+    }
+    drop(wr);
+    drop(report_rd);
+    if let Some(o) = &opts.observer {
+        o.started(&pidfd);
+    }
     let code = super::supervisor::relay(child, &pidfd, &sigfd, None)?;
     kill_descendants();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
@@ -119,10 +173,34 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// Reads the child's length-prefixed report; `None` when the child exited first.
+fn read_report(fd: &OwnedFd) -> Option<Report> {
+    let mut len = [0u8; 4];
+    read_full(fd, &mut len)?;
+    let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+    read_full(fd, &mut buf)?;
+    serde_json::from_slice(&buf).ok()
+}
+
+fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> Option<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match sys::read(fd.as_raw_fd(), &mut buf[got..]) {
+            Ok(0) => return None,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(())
+}
+
 /// The child's setup, in order (see the module docs).
 fn child_setup(
     plan: &Plan,
+    opts: &RunOptions,
     rd: &OwnedFd,
+    report_wr: &OwnedFd,
     programs: &[crate::seccomp::BpfProgram],
     target: &mut process::ExecTarget,
 ) -> Result<()> {
@@ -177,8 +255,12 @@ fn child_setup(
     if let Some(u) = plan.process.umask {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(u));
     }
-    sys::close_range(3, u32::MAX).step(|| "closing inherited fds".into())?;
+    super::init::close_fds_except(&[rd.as_raw_fd(), report_wr.as_raw_fd()])?;
+    let mut report = Report::new(crate::policy::Mode::Weaker);
+    let (st, detail) = super::report::capabilities_status(&plan.process.capabilities);
+    report.set(Layer::Capabilities, st, detail);
     nix::sys::prctl::set_no_new_privs().step(|| "prctl(PR_SET_NO_NEW_PRIVS)".into())?;
+    report.set(Layer::NoNewPrivs, super::report::no_new_privs_status(), "");
     let rules = WeakerRules {
         deny_read: plan.landlock.deny_read.clone(),
         allow_read: plan.landlock.allow_read.clone(),
@@ -186,15 +268,32 @@ fn child_setup(
         connect_port: (port != 0).then_some(port),
         confine_tcp: true,
         allow_bind: matches!(&plan.network, NetworkPlan::Proxy { settings, .. } if settings.allow_local_binding == Some(true)),
+        abi_max: opts.landlock_abi_max,
     };
     let outcome = landlock::restrict_weaker(&rules)?;
-    if !outcome.network {
+    landlock::report_weaker(&mut report, &outcome, rules.connect_port);
+    if !outcome.network && !opts.quiet {
         eprintln!(
             "srt-runc: weaker mode: Landlock ABI {} has no TCP rules; outbound TCP is not confined",
             outcome.abi
         );
     }
     crate::seccomp::install(programs).map_err(|e| Error::SetupMsg(format!("seccomp: {e}")))?;
+    report.seccomp_programs = super::init::seccomp_names(plan);
+    report.set(
+        Layer::Seccomp,
+        Status::Enforced,
+        report.seccomp_programs.join(", "),
+    );
+    // Hand the report over, then wait for "go": the parent checks the floor first.
+    let json = serde_json::to_vec(&report).unwrap_or_default();
+    let mut framed = (json.len() as u32).to_le_bytes().to_vec();
+    framed.extend_from_slice(&json);
+    sys::write_all(report_wr.as_raw_fd(), &framed);
+    let mut go = [0u8; 1];
+    if read_full(rd, &mut go).is_none() {
+        unsafe { libc::_exit(125) } // refused, or the supervisor is gone
+    }
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

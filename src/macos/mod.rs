@@ -3,8 +3,8 @@
 //!
 //! Almost all of it is platform-independent and tested on Linux: profile generation
 //! ([`profile::generate`], a pure function), glob→regex conversion ([`glob`]), the
-//! `sandbox-exec` command line and environment ([`launch`]), and parsing of the
-//! unified log's sandbox denials ([`monitor`]). Only [`run`] starts processes; it is
+//! `sandbox-exec` command line and environment ([`mod@launch`]), and parsing of the
+//! unified log's sandbox denials ([`monitor`]). Only `run` starts processes; it is
 //! compiled (type-checked) on every Unix but exported on macOS alone.
 //!
 //! [`Policy`]: crate::policy::Policy

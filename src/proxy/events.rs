@@ -9,11 +9,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Which front-end protocol carried the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Protocol {
     #[serde(rename = "http-connect")]
     HttpConnect,
@@ -24,7 +24,7 @@ pub enum Protocol {
 }
 
 /// `allow` or `deny`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Allow,
@@ -32,7 +32,7 @@ pub enum Verdict {
 }
 
 /// One connection attempt, emitted when it is finished.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// RFC 3339 UTC timestamp of the attempt's start.
     pub time: String,
@@ -53,11 +53,15 @@ pub struct Event {
 
 type SharedWriter = Arc<Mutex<Box<dyn Write + Send>>>;
 
+/// A function called with every event, on the proxy's thread.
+pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+
 /// Where events go. Cloning shares the same destinations.
 #[derive(Clone, Default)]
 pub struct EventSink {
     writer: Option<SharedWriter>,
     channel: Option<UnboundedSender<Event>>,
+    callback: Option<EventCallback>,
 }
 
 impl std::fmt::Debug for EventSink {
@@ -65,6 +69,7 @@ impl std::fmt::Debug for EventSink {
         f.debug_struct("EventSink")
             .field("json_lines", &self.writer.is_some())
             .field("channel", &self.channel.is_some())
+            .field("callback", &self.callback.is_some())
             .finish()
     }
 }
@@ -87,6 +92,12 @@ impl EventSink {
         self
     }
 
+    /// Also call `f` with each event (it runs on the proxy's thread: keep it short).
+    pub fn with_callback(mut self, f: EventCallback) -> Self {
+        self.callback = Some(f);
+        self
+    }
+
     /// Deliver one event. Sink failures are logged and never affect the
     /// connection: auditing must not become a way to stall traffic.
     pub fn emit(&self, event: Event) {
@@ -104,6 +115,9 @@ impl EventSink {
                     tracing::warn!("event sink write failed: {e}");
                 }
             }
+        }
+        if let Some(f) = &self.callback {
+            f(&event);
         }
         if let Some(tx) = &self.channel {
             let _ = tx.send(event);

@@ -39,7 +39,7 @@ use std::time::Duration;
 pub use connect::{connect_io, connect_stdio};
 pub use decision::{Decision, NetworkPolicy};
 pub use domain::{Pattern, PatternError, PatternList};
-pub use events::{Event, EventSink, Protocol, Verdict};
+pub use events::{Event, EventCallback, EventSink, Protocol, Verdict};
 pub use host::{canonical_host, Host, HostError};
 
 /// Future returned by an [`AskHook`].
