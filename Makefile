@@ -66,6 +66,7 @@ run: build
 lint: macos-check
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -q
 
 # The macOS backend cannot run here, but the crate must build there: type-check and lint
 # it for both Mac targets (rustup adds their standard libraries when missing and says so).
