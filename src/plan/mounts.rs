@@ -322,14 +322,14 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
                         flags: strs(&["nosuid", "nodev"]),
                         propagation: None,
                     },
-                    origin: "mandatory deny (ancestor pin)".into(),
+                    origin: PIN_ORIGIN.into(),
                 });
             }
             for p in protected {
                 steps.push(MountStep {
                     dest: p,
                     kind: StepKind::ReadOnly,
-                    origin: "mandatory deny".into(),
+                    origin: PROTECT_ORIGIN.into(),
                 });
             }
         }
@@ -499,6 +499,37 @@ fn missing_protected(cwd: &Path, allow_git_config: bool) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    out.dedup();
+    out
+}
+
+/// Origin of the read-only step over a mandatory-deny path.
+const PROTECT_ORIGIN: &str = "mandatory deny";
+/// Origin of the bind that pins a directory between a protected path and its root.
+const PIN_ORIGIN: &str = "mandatory deny (ancestor pin)";
+
+/// The mandatory-deny destinations that existed when the plan was made (`true` =
+/// directory). Any of them may be a placeholder another live sandbox of the same user
+/// created, which that sandbox removes when it ends; the supervisor must share it (or
+/// make it again) before this sandbox mounts onto it.
+pub(super) fn existing_protected(
+    steps: &[MountStep],
+    placeholders: &[(PathBuf, bool)],
+) -> Vec<(PathBuf, bool)> {
+    let mut out: Vec<(PathBuf, bool)> = steps
+        .iter()
+        .filter(|s| s.origin == PROTECT_ORIGIN || s.origin == PIN_ORIGIN)
+        .filter(|s| !placeholders.iter().any(|(p, _)| *p == s.dest))
+        .map(|s| {
+            let dir = s.origin == PIN_ORIGIN
+                || std::fs::symlink_metadata(&s.dest)
+                    .map(|m| m.is_dir())
+                    .unwrap_or_else(|_| placeholder_is_dir(&s.dest));
+            (s.dest.clone(), dir)
+        })
+        .collect();
+    // Parents before children, so a directory is there before what goes in it.
+    out.sort_by_key(|(p, _)| p.components().count());
     out.dedup();
     out
 }
