@@ -217,13 +217,21 @@ fn create_all(
             // Its parent went too; the mount reports the missing path.
             Err(_) if !required => {}
             Err(e) => {
+                // The run is refused: give back what this run took (a full disk must
+                // not leave placeholders behind until the next run).
+                for p in &used {
+                    if let Some(entry) = reg.get_mut(p) {
+                        entry.owners.retain(|o| *o != me);
+                    }
+                }
+                sweep(reg);
                 return Err(crate::error::Error::setup(
                     format!(
                         "creating the placeholder {} (a protected path that does not exist yet)",
                         path.display()
                     ),
                     e,
-                ))
+                ));
             }
         }
     }
