@@ -27,22 +27,11 @@ const CONCURRENT: usize = 200;
 /// Runs at each end of the sequential soak whose peak RSS is compared.
 const RSS_WINDOW: usize = 200;
 
-/// Where podman and containerd mount for containers other tests run meanwhile.
-const FOREIGN_MOUNTS: &[&str] = &[
-    "/var/lib/containers/",
-    "/run/containers/",
-    "/run/netns/",
-    "/var/run/netns/",
-    "/run/user/",
-    "/var/lib/containerd/",
-    "/run/containerd/",
-];
-
 /// Everything on the host a run could leave behind.
 #[derive(Debug, PartialEq, Eq)]
 struct HostState {
     fds: BTreeSet<String>,
-    mounts: Vec<String>,
+    mounts: BTreeSet<String>,
     state_dirs: BTreeSet<String>,
     tmp: BTreeSet<String>,
     trees: BTreeSet<String>,
@@ -186,15 +175,7 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
     );
     HostState {
         fds,
-        mounts: host_mounts()
-            .lines()
-            .filter(|l| {
-                // Mounts container engines make for other tests' containers.
-                let point = l.split(' ').nth(4).unwrap_or_default();
-                !FOREIGN_MOUNTS.iter().any(|f| point.starts_with(f))
-            })
-            .map(str::to_string)
-            .collect(),
+        mounts: host_mount_table(),
         state_dirs,
         tmp,
         trees,
@@ -303,9 +284,7 @@ fn assert_unchanged(before: &HostState, after: &HostState, phase: &str) {
             "{phase}: {what} changed: added {added:#?}, removed {removed:#?}"
         );
     }
-    let mb: BTreeSet<String> = before.mounts.iter().cloned().collect();
-    let ma: BTreeSet<String> = after.mounts.iter().cloned().collect();
-    let (added, removed) = diff(&mb, &ma);
+    let (added, removed) = diff(&before.mounts, &after.mounts);
     assert!(
         added.is_empty() && removed.is_empty(),
         "{phase}: host mount table changed: added {added:#?}, removed {removed:#?}"

@@ -225,5 +225,30 @@ pub fn ok(o: &Output) -> String {
 pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
+/// Where podman and containerd mount for containers that other tests run meanwhile.
+const FOREIGN_MOUNTS: &[&str] = &[
+    "/var/lib/containers/",
+    "/run/containers/",
+    "/run/netns/",
+    "/var/run/netns/",
+    "/run/user/",
+    "/var/lib/containerd/",
+    "/run/containerd/",
+];
+
+/// The host's mount table as a set of lines, without the container engines' own
+/// mounts (which concurrent container tests make and remove), for exact before/after
+/// comparisons.
+pub fn host_mount_table() -> std::collections::BTreeSet<String> {
+    host_mounts()
+        .lines()
+        .filter(|l| {
+            let point = l.split(' ').nth(4).unwrap_or_default();
+            !FOREIGN_MOUNTS.iter().any(|f| point.starts_with(f))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 #[allow(dead_code)]
 pub mod podman;
