@@ -2,7 +2,7 @@
 #
 #   make run     build, then run config.json.example as a demo bundle
 #   make test    everything: unit + integration tests (root and unprivileged), lint
-#   make bench   start-up and proxy benchmarks against bwrap, runc and srt
+#   make bench   start-up, proxy and scaling benchmarks against bwrap, runc, srt and rg
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain)
 #
 # Missing Debian packages are installed with apt-get when running as root (and the
@@ -67,6 +67,7 @@ bench: deps bench-deps build
 	$(CARGO) build --release --examples
 	$(CARGO) bench --bench start
 	$(CARGO) bench --bench net
+	$(CARGO) bench --bench scaling
 	@echo "make: combined results in target/bench/results.md and target/bench/chart.svg"
 
 # The srt anchor for the benchmarks (Node; it runs bwrap, socat and ripgrep).
