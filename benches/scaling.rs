@@ -8,11 +8,13 @@
 //!   directory), alternating over the counts. Reported: the median per count, the
 //!   marginal cost per path between the counts, and whether the cost per path from
 //!   100 to 1000 stays within 1.5× of that from 10 to 100 (no worse than linear).
-//! - **Project tree**: the mandatory-deny scan of a 100k-file project (generated once
-//!   under `target/bench/tree100k`, with `.git/hooks`, `.vscode`, `.claude/commands`
-//!   and nested repositories spread through it): `run` with the project as working
-//!   directory and writable path, against the exact ripgrep call srt 0.0.83 makes for
-//!   its scan, in the same tree, and (when installed) srt's whole `srt -c true` there.
+//! - **Project tree**: the mandatory-deny scan of 1k-, 10k- and 100k-file projects
+//!   (generated once under `target/bench/tree*`, with `.git/hooks`, `.vscode`,
+//!   `.claude/commands` and nested repositories spread through them): `run` with the
+//!   project as working directory and writable path, against the exact ripgrep call
+//!   srt 0.0.83 makes for its scan, in the same tree; the cost per file must not grow
+//!   from 10k to 100k (the same 1.5× check); and (when installed) srt's whole
+//!   `srt -c true` in the 100k tree.
 
 #[path = "support/anchors.rs"]
 mod anchors;
@@ -25,10 +27,16 @@ use std::process::Command;
 use std::time::Duration;
 
 const START_ITERS: usize = 100;
-const SCALE_ITERS: usize = 30;
+const SCALE_ITERS: usize = 50;
 const TREE_ITERS: usize = 20;
 const SRT_ITERS: usize = 5;
 const COUNTS: [usize; 3] = [10, 100, 1000];
+/// Project trees: name, top-level directories, directories of 100 files in each.
+const TREES: [(&str, usize, usize); 3] = [
+    ("tree1k", 1, 10),
+    ("tree10k", 1, 100),
+    ("tree100k", 10, 100),
+];
 const SRT: &str = "/opt/srt-anchor/node_modules/.bin/srt";
 /// srt 0.0.83's default `mandatoryDenySearchDepth`.
 const SRT_DEPTH: usize = 3;
@@ -216,49 +224,84 @@ fn main() {
         ));
     }
 
-    // --- 100k-file project ---------------------------------------------------------
-    let tree = out.join("tree100k");
-    let files = make_tree(&tree);
-    let b = bundle(
-        &scratch.join("tree-bundle"),
-        &tree,
-        serde_json::json!({"filesystem": {"allowWrite": [tree]}}),
-    );
-    let mut cases: Vec<Case> = Vec::new();
-    let s = srt.clone();
-    cases.push((
-        "srt-runc run (cwd and writable: the tree)".into(),
-        Box::new(move || anchors::time(&mut run_cmd(&s, &b, false))),
-    ));
+    // --- project trees: 1k, 10k and 100k files --------------------------------------
     let have_rg = Command::new("rg").arg("--version").output().is_ok();
-    if have_rg {
-        let t = tree.clone();
+    let mut cases: Vec<Case> = Vec::new();
+    let mut sizes = Vec::new();
+    for (name, tops, dirs) in TREES {
+        let tree = out.join(name);
+        sizes.push(make_tree(&tree, tops, dirs));
+        let b = bundle(
+            &scratch.join(format!("{name}-bundle")),
+            &tree,
+            serde_json::json!({"filesystem": {"allowWrite": [tree]}}),
+        );
+        let s = srt.clone();
         cases.push((
-            "srt's ripgrep scan alone (rg --files ...)".into(),
-            // Exit 0: the tree has matches (1 would mean none).
-            Box::new(move || anchors::time(rg_scan().current_dir(&t))),
+            "srt-runc".into(),
+            Box::new(move || anchors::time(&mut run_cmd(&s, &b, false))),
         ));
+        if have_rg {
+            // Exit 0: every tree has matches (1 would mean none).
+            cases.push((
+                "rg".into(),
+                Box::new(move || anchors::time(rg_scan().current_dir(&tree))),
+            ));
+        }
     }
     let m = alternate(&mut cases, TREE_ITERS);
+    let per = if have_rg { 2 } else { 1 };
+    let ours: Vec<Duration> = m.iter().step_by(per).copied().collect();
     md.push_str(&format!(
-        "\n### mandatory-deny scan of a {files}-file project\n\n{TREE_ITERS} runs each; srt's scan is the ripgrep call srt 0.0.83 makes (depth {SRT_DEPTH}) before every command\n\n| what | median | srt-runc / this |\n|---|---|---|\n"
+        "\n### mandatory-deny scan of a project tree\n\n{TREE_ITERS} runs each; `srt-runc run` of /bin/true with the tree as cwd and writable path (scan, mounts, placeholders, sandbox) against the ripgrep call srt 0.0.83 makes (depth {SRT_DEPTH}) before every command, in the same tree\n\n| files | srt-runc run | srt's rg scan alone | srt-runc / rg | srt-runc per file since previous |\n|---|---|---|---|---|\n"
     ));
-    for (k, (name, _)) in cases.iter().enumerate() {
+    for (k, files) in sizes.iter().enumerate() {
+        let rg = if have_rg {
+            format!(
+                "{:.2} ms | {:.2}x",
+                ms(m[k * 2 + 1]),
+                ours[k].as_secs_f64() / m[k * 2 + 1].as_secs_f64()
+            )
+        } else {
+            "not measured | ".into()
+        };
+        let slope = if k == 0 {
+            String::new()
+        } else {
+            format!(
+                "{:.2} µs",
+                (ms(ours[k]) - ms(ours[k - 1])) * 1e3 / (files - sizes[k - 1]) as f64
+            )
+        };
         md.push_str(&format!(
-            "| {name} | {:.2} ms | {:.2}x |\n",
-            ms(m[k]),
-            m[0].as_secs_f64() / m[k].as_secs_f64()
+            "| {files} | {:.2} ms | {rg} | {slope} |\n",
+            ms(ours[k])
         ));
     }
+    let slope = |a: usize, b: usize| (ms(ours[b]) - ms(ours[a])) / (sizes[b] - sizes[a]) as f64;
+    // Below 0.05 µs per file the difference is noise, not growth.
+    let ratio = slope(1, 2).max(0.000_05) / slope(0, 1).max(0.000_05);
+    md.push_str(&format!(
+        "\ngrowth: {} (cost per file 10k→100k is {ratio:.2}x that of 1k→10k; linear or better means ≤ 1.5x)\n",
+        if ratio <= 1.5 { "linear or better" } else { "**worse than linear**" }
+    ));
+    scores.push(time_ratio(
+        "scaling: per-file cost 100k vs 10k project",
+        ratio,
+        1.5,
+    ));
     if have_rg {
+        let last = sizes.len() - 1;
         scores.push(time_ratio(
             "100k-file project: srt-runc run / srt's rg scan",
-            m[0].as_secs_f64() / m[1].as_secs_f64(),
+            ours[last].as_secs_f64() / m[last * 2 + 1].as_secs_f64(),
             1.0,
         ));
     } else {
         md.push_str("\nnot measured: ripgrep (apt-get install ripgrep)\n");
     }
+    let tree = out.join(TREES[TREES.len() - 1].0);
+    let ours_100k = ours[ours.len() - 1];
     if Path::new(SRT).exists() {
         // srt's whole start in the same tree (Node start-up, proxies, bwrap, the scan).
         let settings = scratch.join("srt-settings.json");
@@ -282,9 +325,10 @@ fn main() {
             .collect();
         let whole = median(&samples);
         md.push_str(&format!(
-            "| srt -c true (whole run, {SRT_ITERS} runs) | {:.2} ms | {:.2}x |\n",
+            "\nsrt's whole `srt -c true` in the {}-file tree, {SRT_ITERS} runs: {:.2} ms median; srt-runc / srt = {:.2}x\n",
+            sizes[sizes.len() - 1],
             ms(whole),
-            m[0].as_secs_f64() / whole.as_secs_f64()
+            ours_100k.as_secs_f64() / whole.as_secs_f64()
         ));
     } else {
         md.push_str("\nnot measured: srt itself (make bench-deps installs it)\n");
@@ -331,10 +375,11 @@ fn rg_scan() -> Command {
     c
 }
 
-/// 10 × 100 directories of 100 files each (depth 3, within srt's scan depth), a
-/// top-level repository, and in every tenth directory a dotfile, a nested repository
-/// with hooks, or editor settings. Made once; returns the number of files.
-fn make_tree(tree: &Path) -> usize {
+/// `tops` × `dirs` directories of 100 files each (depth 3, within srt's scan depth),
+/// a top-level repository, and in every tenth directory a dotfile, a nested
+/// repository, editor settings or agent commands. Made once; returns the number of
+/// files.
+fn make_tree(tree: &Path, tops: usize, dirs: usize) -> usize {
     let marker = tree.join(".complete");
     let count = |t: &Path| -> usize {
         std::fs::read_to_string(t.join(".complete"))
@@ -356,8 +401,8 @@ fn make_tree(tree: &Path) -> usize {
     file(tree.join(".git/config"), "[core]\n");
     file(tree.join(".git/hooks/pre-commit.sample"), "#!/bin/sh\n");
     file(tree.join(".vscode/settings.json"), "{}\n");
-    for a in 0..10 {
-        for b in 0..100 {
+    for a in 0..tops {
+        for b in 0..dirs {
             let d = tree.join(format!("a{a}/b{b:02}"));
             for f in 0..100 {
                 file(d.join(format!("f{f:02}.rs")), "fn main() {}\n");
