@@ -409,12 +409,16 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
             let allowed: Vec<PathBuf> = net
                 .map(|n| n.allow_unix_sockets.iter().map(PathBuf::from).collect())
                 .unwrap_or_default();
-            for sock in host_unix_sockets() {
-                if allowed.iter().any(|a| sock.starts_with(a))
-                    || steps.iter().any(|s| s.dest == sock)
-                {
-                    continue;
-                }
+            let planned: std::collections::HashSet<&Path> =
+                steps.iter().map(|s| s.dest.as_path()).collect();
+            let sockets: Vec<PathBuf> = host_unix_sockets()
+                .into_iter()
+                .filter(|sock| {
+                    !allowed.iter().any(|a| sock.starts_with(a))
+                        && !planned.contains(sock.as_path())
+                })
+                .collect();
+            for sock in sockets {
                 steps.push(MountStep {
                     dest: sock,
                     kind: StepKind::MaskSocket,
@@ -454,13 +458,16 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
     if !policy.root_readonly {
         writable.push(PathBuf::from("/"));
     }
+    // A set beside the ordered list: with thousands of writable paths a linear
+    // `contains` per step made planning quadratic.
+    let mut seen: std::collections::HashSet<PathBuf> = writable.iter().cloned().collect();
     for s in &steps {
         let w = match &s.kind {
             StepKind::Bind { readonly, .. } | StepKind::Tmpfs { readonly, .. } => !readonly,
             StepKind::Devpts { .. } | StepKind::Mqueue => true,
             _ => false,
         };
-        if w && !writable.contains(&s.dest) {
+        if w && seen.insert(s.dest.clone()) {
             writable.push(s.dest.clone());
         }
     }
