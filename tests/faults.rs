@@ -233,20 +233,6 @@ fn upstream_refuses_resets_or_stalls_and_the_proxy_answers_and_stays_up() {
     }
 }
 
-/// Host pids of processes whose command line contains `tag`.
-fn pids_with(tag: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            (pid != std::process::id() as i32 && String::from_utf8_lossy(&cmd).contains(tag))
-                .then_some(pid)
-        })
-        .collect()
-}
-
 fn gone(pid: i32) -> bool {
     // A zombie still has /proc/PID; its state is Z.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -225,6 +225,20 @@ pub fn ok(o: &Output) -> String {
 pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
+/// Host pids of processes whose command line contains `tag`.
+pub fn pids_with(tag: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            (pid != std::process::id() as i32 && String::from_utf8_lossy(&cmd).contains(tag))
+                .then_some(pid)
+        })
+        .collect()
+}
+
 /// Where podman and containerd mount for containers that other tests run meanwhile.
 const FOREIGN_MOUNTS: &[&str] = &[
     "/var/lib/containers/",
