@@ -171,10 +171,15 @@ fn create_all(
 ) -> Result<Vec<PathBuf>> {
     sweep(reg);
     let mut used = Vec::new();
-    let all = wanted
+    // Parents first, whichever list they are in: a placeholder directory of another
+    // sandbox (`.claude`) must be joined or made again before a placeholder is made
+    // inside it (`.claude/agents`).
+    let mut all: Vec<(&(PathBuf, bool), bool)> = wanted
         .iter()
         .map(|w| (w, true))
-        .chain(shared.iter().map(|s| (s, false)));
+        .chain(shared.iter().map(|s| (s, false)))
+        .collect();
+    all.sort_by_key(|((p, _), _)| p.components().count());
     for ((path, is_dir), required) in all {
         if let Some(e) = reg.get_mut(path) {
             if !e.owners.contains(&me) {
