@@ -1,5 +1,6 @@
 //! Soak: thousands of real sandboxes, one after another and many at once, as root and as
-//! the unprivileged test user, must leave the host exactly as they found it.
+//! the unprivileged test user, through `srt-runc run` and (every fourth run) the
+//! srt-compatible `srt-runc sandbox`, must leave the host exactly as they found it.
 //!
 //! Each run uses the policy an agent would: a writable git project (with no
 //! `.git/hooks`, so every run creates and removes its placeholders), a denied secret
@@ -141,7 +142,12 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
             }
         }
     }
-    // The runtime's own names in /tmp (other tests' scratch and binary copies aside).
+    // The runtime's own names in /tmp (other tests' scratch and binary copies aside;
+    // the users' registry directories are state roots, compared above by content).
+    let state_names: Vec<String> = users
+        .iter()
+        .map(|u| format!("srt-runc-{}", u.uid))
+        .collect();
     let tmp = std::fs::read_dir("/tmp")
         .unwrap()
         .flatten()
@@ -150,6 +156,7 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
             (n.contains("srt") || n.contains("claude") || n.starts_with(".tmp"))
                 && !n.starts_with("srt-runc-test-bin-")
                 && n != "srt-runc-tests"
+                && !state_names.contains(n)
         })
         .collect();
     let mut trees = BTreeSet::new();
@@ -185,9 +192,26 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
     }
 }
 
-/// Spawns `srt-runc run DIR` as `user`, all output discarded.
-fn spawn_run(user: User, bundle: &Path) -> Child {
-    let mut c = srt_cmd(user, &["run", bundle.to_str().unwrap()]);
+/// Spawns run number `i` as `user`, all output discarded: `srt-runc run BUNDLE`, and
+/// every fourth run the srt-compatible `srt-runc sandbox -s SETTINGS -- /bin/true` in
+/// the project with the same policy.
+fn spawn_run(user: User, t: &Target, i: usize) -> Child {
+    let mut c = if i % 4 == 3 {
+        let mut c = srt_cmd(
+            user,
+            &[
+                "sandbox",
+                "-s",
+                t.settings.to_str().unwrap(),
+                "--",
+                "/bin/true",
+            ],
+        );
+        c.current_dir(&t.project);
+        c
+    } else {
+        srt_cmd(user, &["run", t.bundle.to_str().unwrap()])
+    };
     c.stdout(Stdio::null()).stderr(Stdio::piped());
     // Its own process group, so a stray signal to the test's group cannot matter.
     c.process_group(0);
@@ -243,20 +267,36 @@ fn walk(p: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn bundle(s: &Scratch, project: &Path) -> PathBuf {
-    let mut cfg = config(&["/bin/true"]);
-    cfg["process"]["cwd"] = json!(project);
-    cfg["sandbox"] = json!({
+/// One user's way in: a bundle and an srt settings file with the same policy.
+struct Target {
+    bundle: PathBuf,
+    settings: PathBuf,
+    project: PathBuf,
+}
+
+fn target(s: &Scratch, project: &Path, user: User) -> Target {
+    let policy = json!({
         "filesystem": {
             "allowWrite": [project],
             "denyRead": [s.join("secret")],
+            "denyWrite": [],
         },
-        "network": {"allowedDomains": ["example.com", "*.crates.io"]},
+        "network": {"allowedDomains": ["example.com", "*.crates.io"], "deniedDomains": []},
     });
-    let dir = s.join("bundle");
-    std::fs::create_dir_all(&dir).unwrap();
-    write_bundle(&dir, &cfg);
-    dir
+    let mut cfg = config(&["/bin/true"]);
+    cfg["process"]["cwd"] = json!(project);
+    cfg["sandbox"] = policy.clone();
+    let bundle = s.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    write_bundle(&bundle, &cfg);
+    let settings = s.join("srt-settings.json");
+    std::fs::write(&settings, policy.to_string()).unwrap();
+    chown(&settings, user);
+    Target {
+        bundle,
+        settings,
+        project: project.to_path_buf(),
+    }
 }
 
 fn assert_unchanged(before: &HostState, after: &HostState, phase: &str) {
@@ -317,10 +357,8 @@ fn thousands_of_runs_sequential_and_concurrent_leave_nothing_behind() {
         .zip(&users)
         .map(|(s, u)| project(s, *u))
         .collect();
-    let bundles: Vec<PathBuf> = scratches
-        .iter()
-        .zip(&projects)
-        .map(|(s, p)| bundle(s, p))
+    let targets: Vec<Target> = (0..users.len())
+        .map(|k| target(&scratches[k], &projects[k], users[k]))
         .collect();
     let before = snapshot(&users, &projects);
 
@@ -329,7 +367,7 @@ fn thousands_of_runs_sequential_and_concurrent_leave_nothing_behind() {
     let mut rss: Vec<i64> = Vec::with_capacity(SEQUENTIAL);
     for i in 0..SEQUENTIAL {
         let k = i % users.len();
-        let (code, maxrss, err) = wait_rusage(spawn_run(users[k], &bundles[k]));
+        let (code, maxrss, err) = wait_rusage(spawn_run(users[k], &targets[k], i));
         assert_eq!(code, 0, "run {i} as {}: {err}", users[k].label());
         rss.push(maxrss);
     }
@@ -351,7 +389,7 @@ fn thousands_of_runs_sequential_and_concurrent_leave_nothing_behind() {
     let running: Vec<(usize, Child)> = (0..CONCURRENT)
         .map(|i| {
             let k = i % users.len();
-            (k, spawn_run(users[k], &bundles[k]))
+            (k, spawn_run(users[k], &targets[k], i))
         })
         .collect();
     for (i, (k, child)) in running.into_iter().enumerate() {
