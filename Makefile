@@ -2,7 +2,7 @@
 #
 #   make run     build, then run config.json.example as a demo bundle
 #   make test    everything: unit + integration tests (root and unprivileged), lint
-#   make bench   start-up and proxy benchmarks against bwrap, runc and srt; library overhead
+#   make bench   start-up, proxy and scaling benchmarks against bwrap, runc, srt and rg; library overhead
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain)
 #   make attack  the attack suite alone (also part of make test), printing its table
 #
@@ -98,6 +98,7 @@ bench: deps bench-deps build
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench start
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench net
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench api
+	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench scaling
 	@echo "make: combined results in target/bench/results.md and target/bench/chart.svg"
 
 # The srt anchor for the benchmarks (Node; it runs bwrap, socat and ripgrep).

@@ -5,13 +5,15 @@
 //! Anchors: `bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc true` and, as root,
 //! `runc run` of a busybox bundle. Missing anchors are reported, not silently skipped.
 
+#[path = "support/anchors.rs"]
+mod anchors;
 #[path = "support/report.rs"]
 mod report;
 
 use report::{median, pct};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const ITERS: usize = 200;
 const WARMUP: usize = 10;
@@ -19,19 +21,6 @@ const WARMUP: usize = 10;
 struct Case {
     name: &'static str,
     cmd: Box<dyn Fn(usize) -> Command>,
-}
-
-fn time(cmd: &mut Command) -> Duration {
-    let t = Instant::now();
-    let st = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("spawn");
-    let d = t.elapsed();
-    assert!(st.success(), "{cmd:?} failed: {st}");
-    d
 }
 
 fn root_dir() -> PathBuf {
@@ -98,24 +87,10 @@ fn main() {
         }),
     });
     let mut missing = Vec::new();
-    if Path::new("/usr/bin/bwrap").exists() {
+    if Path::new(anchors::BWRAP).exists() {
         cases.push(Case {
             name: "bwrap --unshare-all",
-            cmd: Box::new(|_| {
-                let mut c = Command::new("/usr/bin/bwrap");
-                c.args([
-                    "--unshare-all",
-                    "--ro-bind",
-                    "/",
-                    "/",
-                    "--dev",
-                    "/dev",
-                    "--proc",
-                    "/proc",
-                    "true",
-                ]);
-                c
-            }),
+            cmd: Box::new(|_| anchors::bwrap_true()),
         });
     } else {
         missing.push("bwrap (apt-get install bubblewrap)");
@@ -149,13 +124,13 @@ fn main() {
 
     for c in &cases {
         for i in 0..WARMUP {
-            time(&mut (c.cmd)(i + 1_000_000));
+            anchors::time(&mut (c.cmd)(i + 1_000_000));
         }
     }
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     for i in 0..ITERS {
         for (k, c) in cases.iter().enumerate() {
-            samples[k].push(time(&mut (c.cmd)(i)));
+            samples[k].push(anchors::time(&mut (c.cmd)(i)));
         }
     }
     let base = median(&samples[0]);

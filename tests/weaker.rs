@@ -353,3 +353,29 @@ fn a_required_floor_refuses_to_run_weaker() {
     );
     assert_eq!(ok(&out), "strong\n");
 }
+
+#[test]
+fn what_the_command_leaves_running_dies_with_it() {
+    for user in users() {
+        let s = Scratch::new("weaker-orphans", user);
+        let st = settings(&["."], &[], &[]);
+        // Unique sleep lengths to find the processes by; their output goes nowhere, so
+        // a survivor cannot hold the test's pipe open.
+        let tag = format!("9{}{}", std::process::id(), user.uid % 10);
+        // A background job, a double-forked daemon and one in a session of its own.
+        let script = format!(
+            "sleep {tag}1 >/dev/null 2>&1 & (sleep {tag}2 >/dev/null 2>&1 &); \
+             setsid sleep {tag}3 >/dev/null 2>&1 & sleep 0.2; echo started"
+        );
+        let out = sandbox(user, &s.path, &st, &["--weaker"], &script);
+        assert_eq!(ok(&out), "started\n", "{}", user.label());
+        for n in 1..=3 {
+            let left = pids_with(&format!("sleep\0{tag}{n}"));
+            assert!(
+                left.is_empty(),
+                "{}: `sleep {tag}{n}` outlived the weaker sandbox: {left:?}",
+                user.label()
+            );
+        }
+    }
+}

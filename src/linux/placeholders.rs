@@ -159,15 +159,37 @@ fn sweep(reg: &mut Registry) {
     }
 }
 
-/// Creates (or joins) each wanted placeholder in `reg`; returns the paths in use.
-fn create_all(reg: &mut Registry, wanted: &[(PathBuf, bool)], me: i32) -> Result<Vec<PathBuf>> {
+/// Creates (or joins) each wanted placeholder in `reg`, then joins the registered
+/// placeholders among `shared` and makes again those of them that vanished (a
+/// placeholder of another sandbox, removed since the plan saw it); returns the paths
+/// in use.
+fn create_all(
+    reg: &mut Registry,
+    wanted: &[(PathBuf, bool)],
+    shared: &[(PathBuf, bool)],
+    me: i32,
+) -> Result<Vec<PathBuf>> {
     sweep(reg);
     let mut used = Vec::new();
-    for (path, is_dir) in wanted {
+    // Parents first, whichever list they are in: a placeholder directory of another
+    // sandbox (`.claude`) must be joined or made again before a placeholder is made
+    // inside it (`.claude/agents`).
+    let mut all: Vec<(&(PathBuf, bool), bool)> = wanted
+        .iter()
+        .map(|w| (w, true))
+        .chain(shared.iter().map(|s| (s, false)))
+        .collect();
+    all.sort_by_key(|((p, _), _)| p.components().count());
+    for ((path, is_dir), required) in all {
         if let Some(e) = reg.get_mut(path) {
-            e.owners.push(me);
-            used.push(path.clone());
+            if !e.owners.contains(&me) {
+                e.owners.push(me);
+                used.push(path.clone());
+            }
             continue;
+        }
+        if !required && std::fs::symlink_metadata(path).is_ok() {
+            continue; // the user's own file: it stays, and is protected as it is
         }
         let made = if *is_dir {
             std::fs::create_dir(path)
@@ -197,14 +219,24 @@ fn create_all(reg: &mut Registry, wanted: &[(PathBuf, bool)], me: i32) -> Result
             // Created meanwhile by someone else: it exists now and is protected as an
             // existing path would be.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // Its parent went too; the mount reports the missing path.
+            Err(_) if !required => {}
             Err(e) => {
+                // The run is refused: give back what this run took (a full disk must
+                // not leave placeholders behind until the next run).
+                for p in &used {
+                    if let Some(entry) = reg.get_mut(p) {
+                        entry.owners.retain(|o| *o != me);
+                    }
+                }
+                sweep(reg);
                 return Err(crate::error::Error::setup(
                     format!(
                         "creating the placeholder {} (a protected path that does not exist yet)",
                         path.display()
                     ),
                     e,
-                ))
+                ));
             }
         }
     }
@@ -212,11 +244,13 @@ fn create_all(reg: &mut Registry, wanted: &[(PathBuf, bool)], me: i32) -> Result
 }
 
 impl Placeholders {
-    /// Creates (or joins) placeholders for `wanted` paths (`(path, is_dir)`), and cleans
+    /// Creates (or joins) placeholders for `wanted` paths (`(path, is_dir)`), shares
+    /// those among the `shared` paths (protected paths the plan found existing, see
+    /// [`crate::plan::Plan::existing_protected`]) that are another sandbox's, and cleans
     /// up after dead supervisors of the same user first.
-    pub fn create(wanted: &[(PathBuf, bool)]) -> Result<Placeholders> {
+    pub fn create(wanted: &[(PathBuf, bool)], shared: &[(PathBuf, bool)]) -> Result<Placeholders> {
         let dir = registry_dir();
-        if wanted.is_empty() {
+        if wanted.is_empty() && shared.is_empty() {
             // Still sweep leftovers of a killed supervisor, cheaply, if a registry exists.
             if dir.join("placeholders.json").exists() {
                 with_registry(&dir, sweep)?;
@@ -228,14 +262,14 @@ impl Placeholders {
             // Nowhere to keep a registry (a read-only host inside an outer sandbox):
             // still protect the paths, and remove what this run made when it ends.
             let mut local = Registry::new();
-            let used = create_all(&mut local, wanted, me)?;
+            let used = create_all(&mut local, wanted, &[], me)?;
             return Ok(Placeholders {
                 paths: used,
                 dir: None,
                 local: Some(local),
             });
         }
-        let used = with_registry(&dir, |reg| create_all(reg, wanted, me))??;
+        let used = with_registry(&dir, |reg| create_all(reg, wanted, shared, me))??;
         Ok(Placeholders {
             paths: used,
             dir: Some(dir),

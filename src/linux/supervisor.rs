@@ -194,9 +194,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     // Placeholders must exist before the init builds its mounts (it waits for "go"), and
     // go when this function returns (normally, on error, or after the command was
     // killed). Created after the clone so a host refusing namespaces is reported first.
-    let placeholders = match idmap::write(pid, &plan.id_maps)
-        .and_then(|()| super::placeholders::Placeholders::create(&plan.placeholders))
-    {
+    let placeholders = match idmap::write(pid, &plan.id_maps).and_then(|()| {
+        super::placeholders::Placeholders::create(&plan.placeholders, &plan.existing_protected())
+    }) {
         Ok(p) => p,
         Err(e) => {
             let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);

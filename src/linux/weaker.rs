@@ -305,38 +305,44 @@ fn child_setup(
     Ok(())
 }
 
-/// Kills and reaps every remaining descendant (re-parented to us as subreaper).
+/// Kills and reaps every remaining descendant. Orphans are re-parented to us (we are
+/// their subreaper), so our own children lists name all of them, and `waitpid`
+/// answering ECHILD proves that none is left — without reading every process of the
+/// host, which made each run's exit cost grow with the host's process count.
 fn kill_descendants() {
-    for _ in 0..50 {
-        let me = std::process::id().to_string();
-        let kids: Vec<i32> = std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .ok()
-                    .and_then(|s| {
-                        s.rsplit(')')
-                            .next()
-                            .and_then(|r| r.split_whitespace().nth(1).map(|p| p == me))
-                    })
-                    .unwrap_or(false)
-            })
-            .collect();
-        if kids.is_empty() {
-            return;
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    for _ in 0..200 {
+        for k in own_children() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(k), nix::sys::signal::Signal::SIGKILL);
         }
-        for k in &kids {
-            let _ = nix::sys::signal::kill(Pid::from_raw(*k), nix::sys::signal::Signal::SIGKILL);
-        }
-        while let Ok(s) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
-        {
-            if s == nix::sys::wait::WaitStatus::StillAlive {
-                break;
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                // No child at all, living or dead: nothing the command started is left.
+                Err(_) => return,
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        // A child is still dying (or was re-parented while we listed): look again.
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
+}
+
+/// The pids of this process's children, from every thread's `children` list (a child
+/// belongs to the thread that forked it; orphans go to a living thread, normally the
+/// main one).
+fn own_children() -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|s| {
+            s.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect()
 }

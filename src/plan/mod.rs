@@ -42,6 +42,16 @@ pub struct Plan {
     pub network: NetworkPlan,
 }
 
+impl Plan {
+    /// Mandatory-deny paths the plan mounts onto that already existed (`true` =
+    /// directory). Another live sandbox of the same user may have created any of them
+    /// as a placeholder and would remove it when it ends, so the supervisor registers
+    /// as a user of each (see `linux::placeholders`).
+    pub fn existing_protected(&self) -> Vec<(PathBuf, bool)> {
+        mounts::existing_protected(&self.mounts, &self.placeholders)
+    }
+}
+
 /// uid/gid maps written by the supervisor into `/proc/PID/{uid,gid}_map`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

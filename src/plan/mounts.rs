@@ -322,14 +322,14 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
                         flags: strs(&["nosuid", "nodev"]),
                         propagation: None,
                     },
-                    origin: "mandatory deny (ancestor pin)".into(),
+                    origin: PIN_ORIGIN.into(),
                 });
             }
             for p in protected {
                 steps.push(MountStep {
                     dest: p,
                     kind: StepKind::ReadOnly,
-                    origin: "mandatory deny".into(),
+                    origin: PROTECT_ORIGIN.into(),
                 });
             }
         }
@@ -409,12 +409,16 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
             let allowed: Vec<PathBuf> = net
                 .map(|n| n.allow_unix_sockets.iter().map(PathBuf::from).collect())
                 .unwrap_or_default();
-            for sock in host_unix_sockets() {
-                if allowed.iter().any(|a| sock.starts_with(a))
-                    || steps.iter().any(|s| s.dest == sock)
-                {
-                    continue;
-                }
+            let planned: std::collections::HashSet<&Path> =
+                steps.iter().map(|s| s.dest.as_path()).collect();
+            let sockets: Vec<PathBuf> = host_unix_sockets()
+                .into_iter()
+                .filter(|sock| {
+                    !allowed.iter().any(|a| sock.starts_with(a))
+                        && !planned.contains(sock.as_path())
+                })
+                .collect();
+            for sock in sockets {
                 steps.push(MountStep {
                     dest: sock,
                     kind: StepKind::MaskSocket,
@@ -454,13 +458,16 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
     if !policy.root_readonly {
         writable.push(PathBuf::from("/"));
     }
+    // A set beside the ordered list: with thousands of writable paths a linear
+    // `contains` per step made planning quadratic.
+    let mut seen: std::collections::HashSet<PathBuf> = writable.iter().cloned().collect();
     for s in &steps {
         let w = match &s.kind {
             StepKind::Bind { readonly, .. } | StepKind::Tmpfs { readonly, .. } => !readonly,
             StepKind::Devpts { .. } | StepKind::Mqueue => true,
             _ => false,
         };
-        if w && !writable.contains(&s.dest) {
+        if w && seen.insert(s.dest.clone()) {
             writable.push(s.dest.clone());
         }
     }
@@ -499,6 +506,37 @@ fn missing_protected(cwd: &Path, allow_git_config: bool) -> Vec<PathBuf> {
         }
     }
     out.sort();
+    out.dedup();
+    out
+}
+
+/// Origin of the read-only step over a mandatory-deny path.
+const PROTECT_ORIGIN: &str = "mandatory deny";
+/// Origin of the bind that pins a directory between a protected path and its root.
+const PIN_ORIGIN: &str = "mandatory deny (ancestor pin)";
+
+/// The mandatory-deny destinations that existed when the plan was made (`true` =
+/// directory). Any of them may be a placeholder another live sandbox of the same user
+/// created, which that sandbox removes when it ends; the supervisor must share it (or
+/// make it again) before this sandbox mounts onto it.
+pub(super) fn existing_protected(
+    steps: &[MountStep],
+    placeholders: &[(PathBuf, bool)],
+) -> Vec<(PathBuf, bool)> {
+    let mut out: Vec<(PathBuf, bool)> = steps
+        .iter()
+        .filter(|s| s.origin == PROTECT_ORIGIN || s.origin == PIN_ORIGIN)
+        .filter(|s| !placeholders.iter().any(|(p, _)| *p == s.dest))
+        .map(|s| {
+            let dir = s.origin == PIN_ORIGIN
+                || std::fs::symlink_metadata(&s.dest)
+                    .map(|m| m.is_dir())
+                    .unwrap_or_else(|_| placeholder_is_dir(&s.dest));
+            (s.dest.clone(), dir)
+        })
+        .collect();
+    // Parents before children, so a directory is there before what goes in it.
+    out.sort_by_key(|(p, _)| p.components().count());
     out.dedup();
     out
 }

@@ -191,32 +191,33 @@ impl Scanner {
                 continue;
             };
             for (name, file_type) in entries {
-                let child = dir.join(&name);
-                if self.classify(&dir, &child, &name, file_type, level + 1) {
+                if let Some(child) = self.classify(&dir, &name, file_type, level + 1) {
                     queue.push_back((child, level + 1));
                 }
             }
         }
     }
 
-    /// Records what `child` (at `level`) means; returns whether to walk into it.
+    /// Records what `parent/name` (at `level`) means; returns its path when the walk
+    /// goes into it. The path is built only then or when recorded: most entries of a
+    /// big project are plain files that cost a few comparisons and no allocation.
     fn classify(
         &mut self,
         parent: &Path,
-        child: &Path,
         name: &OsStr,
         file_type: FileType,
         level: u32,
-    ) -> bool {
+    ) -> Option<PathBuf> {
         if name_is(name, ".git") {
-            self.git_entry(child);
-            return false;
+            self.git_entry(&parent.join(name));
+            return None;
         }
         if is_dangerous_file(name) || is_dangerous_dir(parent, name) {
-            self.existing.insert(child.to_path_buf());
-            return false;
+            self.existing.insert(parent.join(name));
+            return None;
         }
-        file_type.is_dir() && name != "node_modules" && level < self.depth
+        (file_type.is_dir() && name != "node_modules" && level < self.depth)
+            .then(|| parent.join(name))
     }
 
     /// A `.git` directory yields its hooks and config (names compared case-insensitively,
@@ -300,14 +301,23 @@ fn is_dangerous_file(name: &OsStr) -> bool {
 }
 
 /// Whether `parent/name` ends with one of [`DANGEROUS_DIRS`], component by component.
+/// `name` is compared with the last component in place (no splitting), since nearly
+/// every entry of a walk fails right there.
 fn is_dangerous_dir(parent: &Path, name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
     DANGEROUS_DIRS.iter().any(|dir| {
-        let mut wanted = dir.rsplit('/');
-        if !wanted.next().is_some_and(|last| name_is(name, last)) {
+        let Some(at) = dir.len().checked_sub(name.len()) else {
+            return false;
+        };
+        let bytes = dir.as_bytes();
+        if !bytes[at..].eq_ignore_ascii_case(name) || (at > 0 && bytes[at - 1] != b'/') {
             return false;
         }
         let mut ancestors = parent.iter().rev();
-        wanted.all(|w| ancestors.next().is_some_and(|a| name_is(a, w)))
+        at == 0
+            || dir[..at - 1]
+                .rsplit('/')
+                .all(|w| ancestors.next().is_some_and(|a| name_is(a, w)))
     })
 }
 

@@ -303,5 +303,44 @@ pub fn host_loopback_server(body: &'static str) -> u16 {
     port
 }
 
+/// Host pids of processes whose command line contains `tag`.
+pub fn pids_with(tag: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            (pid != std::process::id() as i32 && String::from_utf8_lossy(&cmd).contains(tag))
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Where podman and containerd mount for containers that other tests run meanwhile.
+const FOREIGN_MOUNTS: &[&str] = &[
+    "/var/lib/containers/",
+    "/run/containers/",
+    "/run/netns/",
+    "/var/run/netns/",
+    "/run/user/",
+    "/var/lib/containerd/",
+    "/run/containerd/",
+];
+
+/// The host's mount table as a set of lines, without the container engines' own
+/// mounts (which concurrent container tests make and remove), for exact before/after
+/// comparisons.
+pub fn host_mount_table() -> std::collections::BTreeSet<String> {
+    host_mounts()
+        .lines()
+        .filter(|l| {
+            let point = l.split(' ').nth(4).unwrap_or_default();
+            !FOREIGN_MOUNTS.iter().any(|f| point.starts_with(f))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 #[allow(dead_code)]
 pub mod podman;
