@@ -106,10 +106,20 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
     let own = format!("/proc/{}/fd", std::process::id());
     fds.retain(|f| !f.ends_with(&own));
     let mut state_dirs = BTreeSet::new();
-    let mut roots = vec![PathBuf::from("/run/srt-runc")];
+    let mut roots = vec![
+        PathBuf::from("/run/srt-runc"),
+        PathBuf::from("/run/srt-runc-placeholders"),
+    ];
     for u in users {
-        roots.push(PathBuf::from(format!("/tmp/srt-runc-{}", u.uid)));
+        roots.push(PathBuf::from(format!(
+            "/tmp/srt-runc-placeholders-{}",
+            u.uid
+        )));
         roots.push(PathBuf::from(format!("/run/user/{}/srt-runc", u.uid)));
+        roots.push(PathBuf::from(format!(
+            "/run/user/{}/srt-runc-placeholders",
+            u.uid
+        )));
     }
     for r in &roots {
         // Only the contents: an empty root may come and go (the runtime removes its
@@ -147,7 +157,7 @@ fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
     // the users' registry directories are state roots, compared above by content).
     let state_names: Vec<String> = users
         .iter()
-        .map(|u| format!("srt-runc-{}", u.uid))
+        .map(|u| format!("srt-runc-placeholders-{}", u.uid))
         .collect();
     let tmp = std::fs::read_dir("/tmp")
         .unwrap()

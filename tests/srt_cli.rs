@@ -169,9 +169,12 @@ fn mandatory_denies_existing_and_missing_and_nothing_left_behind() {
             user.label()
         );
         let registry = if user.is_root() {
-            PathBuf::from("/run/srt-runc/placeholders.json")
+            PathBuf::from("/run/srt-runc-placeholders/placeholders.json")
         } else {
-            PathBuf::from(format!("/tmp/srt-runc-{}/placeholders.json", user.uid))
+            PathBuf::from(format!(
+                "/tmp/srt-runc-placeholders-{}/placeholders.json",
+                user.uid
+            ))
         };
         // Other tests may hold placeholders concurrently; none may be ours.
         let reg = std::fs::read_to_string(&registry).unwrap_or_default();

@@ -45,19 +45,21 @@ pub struct Placeholders {
     local: Option<Registry>,
 }
 
-/// The per-user directory holding the registry: `/run/srt-runc` for root where it can be
-/// created, else `$XDG_RUNTIME_DIR/srt-runc`, else `/tmp/srt-runc-UID` (nested sandboxes
-/// and user namespaces often see a read-only or foreign `/run`).
+/// The per-user directory holding the registry: `/run/srt-runc-placeholders` for root
+/// where it can be created, else `$XDG_RUNTIME_DIR/srt-runc-placeholders`, else
+/// `/tmp/srt-runc-placeholders-UID` (nested sandboxes and user namespaces often see a
+/// read-only or foreign `/run`). It is removed when the registry empties, so it must not
+/// be the OCI state root (`/run/srt-runc`), which containers share with it otherwise.
 pub fn registry_dir() -> PathBuf {
     let uid = nix::unistd::geteuid();
     let mut candidates = Vec::new();
     if uid.is_root() {
-        candidates.push(PathBuf::from("/run/srt-runc"));
+        candidates.push(PathBuf::from("/run/srt-runc-placeholders"));
     }
     if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        candidates.push(PathBuf::from(d).join("srt-runc"));
+        candidates.push(PathBuf::from(d).join("srt-runc-placeholders"));
     }
-    let fallback = PathBuf::from(format!("/tmp/srt-runc-{uid}"));
+    let fallback = PathBuf::from(format!("/tmp/srt-runc-placeholders-{uid}"));
     candidates
         .into_iter()
         .find(|d| {
