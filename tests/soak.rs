@@ -10,198 +10,23 @@
 //! trees, the cgroup hierarchies, its child processes (zombies), any process still
 //! running the runtime binary, and the supervisors' peak RSS early vs late.
 //!
-//! The library front-end (a builder embedding the runtime) does not exist yet; when it
-//! does, it gets the same soak.
+//! The library front-end gets the same soak in `tests/soak_library.rs`.
 #![cfg(target_os = "linux")]
 
 mod common;
 
+use common::leaks::*;
 use common::*;
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const SEQUENTIAL: usize = 2000;
 const CONCURRENT: usize = 200;
 /// Runs at each end of the sequential soak whose peak RSS is compared.
 const RSS_WINDOW: usize = 200;
-
-/// Everything on the host a run could leave behind.
-#[derive(Debug, PartialEq, Eq)]
-struct HostState {
-    fds: BTreeSet<String>,
-    mounts: BTreeSet<String>,
-    state_dirs: BTreeSet<String>,
-    tmp: BTreeSet<String>,
-    trees: BTreeSet<String>,
-    cgroups: BTreeSet<String>,
-    children: Vec<String>,
-    runtime_procs: Vec<String>,
-}
-
-/// Every path beneath `dir` (relative, with a type marker), `max` levels deep.
-fn tree(dir: &Path, max: usize, out: &mut BTreeSet<String>, prefix: &str) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = format!("{prefix}/{}", e.file_name().to_string_lossy());
-        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        out.insert(format!("{name}{}", if is_dir { "/" } else { "" }));
-        if is_dir && max > 1 {
-            tree(&e.path(), max - 1, out, &name);
-        }
-    }
-}
-
-/// Processes whose parent is this test process, as `pid state comm`.
-fn children() -> Vec<String> {
-    let me = std::process::id().to_string();
-    procs()
-        .filter_map(|(pid, stat)| {
-            // `pid (comm) state ppid ...`; comm may hold spaces, so split after ')'.
-            let after = &stat[stat.rfind(')')? + 2..];
-            let mut f = after.split(' ');
-            let state = f.next()?;
-            (f.next()? == me).then(|| format!("{pid} {state} {stat}"))
-        })
-        .collect()
-}
-
-fn procs() -> impl Iterator<Item = (String, String)> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid = e.file_name().to_string_lossy().into_owned();
-            pid.parse::<u32>().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            Some((pid, stat))
-        })
-}
-
-/// Processes still executing the runtime binary this test runs.
-fn runtime_procs() -> Vec<String> {
-    let bin = srt_runc();
-    procs()
-        .filter(|(pid, _)| std::fs::read_link(format!("/proc/{pid}/exe")).ok() == Some(bin.clone()))
-        .map(|(pid, stat)| format!("{pid} {stat}"))
-        .collect()
-}
-
-fn snapshot(users: &[User], projects: &[PathBuf]) -> HostState {
-    let mut fds = BTreeSet::new();
-    for e in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let target = std::fs::read_link(e.path()).unwrap_or_default();
-        fds.insert(format!(
-            "{} -> {}",
-            e.file_name().to_string_lossy(),
-            target.display()
-        ));
-    }
-    // The handle of this very listing.
-    let own = format!("/proc/{}/fd", std::process::id());
-    fds.retain(|f| !f.ends_with(&own));
-    let mut state_dirs = BTreeSet::new();
-    let mut roots = vec![
-        PathBuf::from("/run/srt-runc"),
-        PathBuf::from("/run/srt-runc-placeholders"),
-    ];
-    for u in users {
-        roots.push(PathBuf::from(format!(
-            "/tmp/srt-runc-placeholders-{}",
-            u.uid
-        )));
-        roots.push(PathBuf::from(format!("/run/user/{}/srt-runc", u.uid)));
-        roots.push(PathBuf::from(format!(
-            "/run/user/{}/srt-runc-placeholders",
-            u.uid
-        )));
-    }
-    for r in &roots {
-        // Only the contents: an empty root may come and go (the runtime removes its
-        // registry directory when nothing uses it).
-        if r.exists() {
-            tree(r, 4, &mut state_dirs, &r.display().to_string());
-        }
-    }
-    // Containers of other tests (the OCI lifecycle under podman/containerd) come and
-    // go in the same state root; a `run` keeps no state there, so only entries naming
-    // this test's paths, or not belonging to a container, count.
-    let foreign: Vec<String> = state_dirs
-        .iter()
-        .filter(|e| e.ends_with("/state.json"))
-        .filter(|e| {
-            let text = std::fs::read_to_string(e).unwrap_or_default();
-            !projects
-                .iter()
-                .any(|p| text.contains(&*p.to_string_lossy()))
-        })
-        .map(|e| e.trim_end_matches("state.json").to_string())
-        .collect();
-    state_dirs.retain(|e| !foreign.iter().any(|f| e.starts_with(f)));
-    // The placeholder registry may list other tests' placeholders; ours must be gone.
-    for r in &roots {
-        let text = std::fs::read_to_string(r.join("placeholders.json")).unwrap_or_default();
-        state_dirs.retain(|e| !e.ends_with("/placeholders.json"));
-        for p in projects {
-            if text.contains(&*p.to_string_lossy()) {
-                state_dirs.insert(format!("{} lists {}", r.display(), p.display()));
-            }
-        }
-    }
-    // The runtime's own names in /tmp (other tests' scratch and binary copies aside;
-    // the users' registry directories are state roots, compared above by content).
-    let state_names: Vec<String> = users
-        .iter()
-        .map(|u| format!("srt-runc-placeholders-{}", u.uid))
-        .collect();
-    let tmp = std::fs::read_dir("/tmp")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            (n.contains("srt") || n.contains("claude") || n.starts_with(".tmp"))
-                && !n.starts_with("srt-runc-test-bin-")
-                && n != "srt-runc-tests"
-                && !state_names.contains(n)
-        })
-        .collect();
-    let mut trees = BTreeSet::new();
-    for p in projects {
-        tree(p, 6, &mut trees, &p.display().to_string());
-    }
-    // The runtime makes no cgroups for `run`: the test's own membership must not
-    // change and no group of the runtime's may appear. (Container engines, the host's
-    // job control and other tests create and remove groups of their own meanwhile, so
-    // the whole hierarchy cannot be compared.)
-    let mut cgroups = BTreeSet::new();
-    tree(Path::new("/sys/fs/cgroup"), 4, &mut cgroups, "");
-    cgroups.retain(|c| {
-        c.ends_with('/')
-            && c.split('/')
-                .any(|n| n.starts_with("srt-runc") && !n.starts_with("srt-runc-test-"))
-    });
-    cgroups.extend(
-        std::fs::read_to_string("/proc/self/cgroup")
-            .unwrap()
-            .lines()
-            .map(|l| format!("self: {l}")),
-    );
-    HostState {
-        fds,
-        mounts: host_mount_table(),
-        state_dirs,
-        tmp,
-        trees,
-        cgroups,
-        children: children(),
-        runtime_procs: runtime_procs(),
-    }
-}
 
 /// Spawns run number `i` as `user`, all output discarded: `srt-runc run BUNDLE`, and
 /// every fourth run the srt-compatible `srt-runc sandbox -s SETTINGS -- /bin/true` in
@@ -252,32 +77,6 @@ fn wait_rusage(mut child: Child) -> (i32, i64, String) {
     (code, ru.ru_maxrss, err)
 }
 
-/// A project an agent works in: a git repository without hooks, some sources.
-fn project(s: &Scratch, user: User) -> PathBuf {
-    let p = s.join("project");
-    for d in ["src", ".git/objects", ".git/refs"] {
-        std::fs::create_dir_all(p.join(d)).unwrap();
-    }
-    std::fs::write(p.join("src/main.rs"), "fn main() {}\n").unwrap();
-    std::fs::write(p.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
-    std::fs::create_dir_all(s.join("secret")).unwrap();
-    std::fs::write(s.join("secret/key"), "k").unwrap();
-    for e in walk(&s.path) {
-        chown(&e, user);
-    }
-    p
-}
-
-fn walk(p: &Path) -> Vec<PathBuf> {
-    let mut v = vec![p.to_path_buf()];
-    if p.is_dir() && !p.is_symlink() {
-        for e in std::fs::read_dir(p).unwrap().flatten() {
-            v.extend(walk(&e.path()));
-        }
-    }
-    v
-}
-
 /// One user's way in: a bundle and an srt settings file with the same policy.
 struct Target {
     bundle: PathBuf,
@@ -286,14 +85,7 @@ struct Target {
 }
 
 fn target(s: &Scratch, project: &Path, user: User) -> Target {
-    let policy = json!({
-        "filesystem": {
-            "allowWrite": [project],
-            "denyRead": [s.join("secret")],
-            "denyWrite": [],
-        },
-        "network": {"allowedDomains": ["example.com", "*.crates.io"], "deniedDomains": []},
-    });
+    let policy = agent_policy(s, project);
     let mut cfg = config(&["/bin/true"]);
     cfg["process"]["cwd"] = json!(project);
     cfg["sandbox"] = policy.clone();
@@ -308,48 +100,6 @@ fn target(s: &Scratch, project: &Path, user: User) -> Target {
         settings,
         project: project.to_path_buf(),
     }
-}
-
-fn assert_unchanged(before: &HostState, after: &HostState, phase: &str) {
-    let diff = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
-        (
-            b.difference(a).cloned().collect::<Vec<_>>(),
-            a.difference(b).cloned().collect::<Vec<_>>(),
-        )
-    };
-    let sets = [
-        ("open fds of the test process", &before.fds, &after.fds),
-        (
-            "runtime state directories",
-            &before.state_dirs,
-            &after.state_dirs,
-        ),
-        ("runtime entries in /tmp", &before.tmp, &after.tmp),
-        ("project trees", &before.trees, &after.trees),
-        ("cgroup hierarchies", &before.cgroups, &after.cgroups),
-    ];
-    for (what, a, b) in sets {
-        let (added, removed) = diff(a, b);
-        assert!(
-            added.is_empty() && removed.is_empty(),
-            "{phase}: {what} changed: added {added:#?}, removed {removed:#?}"
-        );
-    }
-    let (added, removed) = diff(&before.mounts, &after.mounts);
-    assert!(
-        added.is_empty() && removed.is_empty(),
-        "{phase}: host mount table changed: added {added:#?}, removed {removed:#?}"
-    );
-    assert!(
-        after.children.is_empty(),
-        "{phase}: children (zombies) left: {:#?}",
-        after.children
-    );
-    assert!(
-        after.runtime_procs.is_empty(),
-        "{phase}: runtime processes left: {:#?}",
-        after.runtime_procs
-    );
 }
 
 fn median(v: &mut [i64]) -> i64 {
@@ -408,14 +158,7 @@ fn thousands_of_runs_sequential_and_concurrent_leave_nothing_behind() {
         assert_eq!(code, 0, "concurrent run {i} as {}: {err}", users[k].label());
     }
     let concurrent = t.elapsed();
-    // Supervisors that have exited may still be in the kernel's teardown of their
-    // namespaces; nothing they own is on the host by then, but give /proc a moment.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut after = snapshot(&users, &projects);
-    while after != before && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        after = snapshot(&users, &projects);
-    }
+    let after = settle(&before, &users, &projects);
     assert_unchanged(&before, &after, "after the concurrent runs");
     eprintln!(
         "soak: {SEQUENTIAL} sequential runs in {sequential:.1?}, {CONCURRENT} concurrent in {concurrent:.1?}; supervisor peak RSS median {early} KiB early, {late} KiB late"

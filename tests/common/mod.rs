@@ -344,3 +344,5 @@ pub fn host_mount_table() -> std::collections::BTreeSet<String> {
 
 #[allow(dead_code)]
 pub mod podman;
+
+pub mod leaks;
