@@ -169,6 +169,41 @@ enum Cmd {
         #[arg(short = 'q', long)]
         quiet: bool,
     },
+    /// Freeze every process of the container (cgroup freezer).
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// The container's processes: `--format json` prints host pids, `table` runs `ps`.
+    Ps {
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        id: String,
+        /// Arguments for `ps` (table format; default `-ef`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Change the container's cgroup resources.
+    Update {
+        /// JSON LinuxResources from FILE, or `-` for stdin.
+        #[arg(short = 'r', long, value_name = "FILE")]
+        resources: Option<String>,
+        /// Memory limit in bytes.
+        #[arg(long)]
+        memory: Option<i64>,
+        /// Maximum number of processes.
+        #[arg(long = "pids-limit")]
+        pids_limit: Option<i64>,
+        /// CPU shares (relative weight).
+        #[arg(long = "cpu-shares")]
+        cpu_shares: Option<u64>,
+        /// CPU CFS quota in microseconds per period.
+        #[arg(long = "cpu-quota")]
+        cpu_quota: Option<i64>,
+        /// CPU CFS period in microseconds.
+        #[arg(long = "cpu-period")]
+        cpu_period: Option<u64>,
+        id: String,
+    },
     /// Write a starter config.json (`--rootless` for an unprivileged user).
     Spec {
         /// Directory to write config.json into (default: the current directory).
@@ -340,12 +375,16 @@ fn is_lifecycle(cmd: &Cmd) -> bool {
             | Cmd::List { .. }
             | Cmd::Spec { .. }
             | Cmd::Features
+            | Cmd::Pause { .. }
+            | Cmd::Resume { .. }
+            | Cmd::Ps { .. }
+            | Cmd::Update { .. }
     )
 }
 
 /// The runc-compatible subcommands; every error exits 1.
 fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
-    use crate::oci::{lifecycle as lc, spec_cmd, state::Root};
+    use crate::oci::{cgroup_cmds, lifecycle as lc, spec_cmd, state::Root};
     let root = || Root::resolve(cli.root.as_deref());
     match cmd {
         Cmd::Create {
@@ -376,6 +415,36 @@ fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
             lc::kill(&root()?, &id, sig, all)
         }
         Cmd::Delete { force, id } => lc::delete(&root()?, &id, force),
+        Cmd::Pause { id } => cgroup_cmds::pause(&root()?, &id),
+        Cmd::Resume { id } => cgroup_cmds::resume(&root()?, &id),
+        Cmd::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            print!("{}", cgroup_cmds::ps(&root()?, &id, &format, &ps_args)?);
+            Ok(())
+        }
+        Cmd::Update {
+            resources,
+            memory,
+            pids_limit,
+            cpu_shares,
+            cpu_quota,
+            cpu_period,
+            id,
+        } => cgroup_cmds::update(
+            &root()?,
+            &id,
+            &cgroup_cmds::UpdateFlags {
+                resources,
+                memory,
+                pids_limit,
+                cpu_shares,
+                cpu_quota,
+                cpu_period,
+            },
+        ),
         Cmd::List { format, quiet } => {
             print!("{}", lc::list(&root()?, &format, quiet)?);
             Ok(())

@@ -23,11 +23,15 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 /// Caller choices for a detached init.
-pub struct CreateOptions {
+pub struct CreateOptions<'a> {
     /// The exec fifo opened read-write; the init blocks reading it until `start`.
     pub start_fifo: OwnedFd,
     /// `--preserve-fds N`.
     pub preserve_fds: u32,
+    /// The container's cgroup (already created): the init is moved into it before it
+    /// starts its setup, and unshares its cgroup namespace only then, so that the
+    /// namespace's root is the container's cgroup.
+    pub cgroup: Option<&'a super::cgroup::Cgroup>,
 }
 
 /// A set-up init blocked before "go"; drop it without [`Created::detach`] to kill it.
@@ -43,7 +47,7 @@ pub struct Created {
 }
 
 /// Clones the init, writes its id maps and waits until its setup is complete.
-pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
+pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     let programs = seccomp_programs(plan)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
@@ -52,7 +56,12 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
         None
     };
     // SAFETY: `create` has started no threads.
-    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
+    let flags = if opts.cgroup.is_some() {
+        NS_FLAGS & !(libc::CLONE_NEWCGROUP as u64)
+    } else {
+        NS_FLAGS
+    };
+    let forked = unsafe { sys::clone_pidfd(flags) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
             drop(sup_chan);
@@ -65,6 +74,7 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
                 detached: Some(Detached {
                     start_fifo: opts.start_fifo.as_raw_fd(),
                     preserve_fds: opts.preserve_fds,
+                    unshare_cgroup: opts.cgroup.is_some(),
                 }),
             })
         }
@@ -88,6 +98,10 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
         done: false,
     };
     idmap::write(pid, &plan.id_maps)?;
+    if let Some(cg) = opts.cgroup {
+        cg.join(pid)
+            .map_err(|e| Error::SetupMsg(format!("moving the container into its cgroup: {e}")))?;
+    }
     let chan = created.chan.as_ref().expect("channel present");
     chan.send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;

@@ -58,6 +58,9 @@ pub struct Detached {
     pub start_fifo: RawFd,
     /// `--preserve-fds N`: fds 3..3+N stay open (without close-on-exec) in the command.
     pub preserve_fds: u32,
+    /// Cloned without a cgroup namespace: the supervisor moved us into the container's
+    /// cgroup before "go", and the namespace is unshared after it, rooted there.
+    pub unshare_cgroup: bool,
 }
 
 /// Entry point of the init; never returns.
@@ -96,6 +99,10 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
     match a.chan.recv().step(|| "waiting for the supervisor".into())? {
         Msg::Go => {}
         _ => unsafe { libc::_exit(125) },
+    }
+    if a.detached.is_some_and(|d| d.unshare_cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .step(|| "unshare(CLONE_NEWCGROUP)".into())?;
     }
     if let Some(slave) = a.pty_slave {
         for fd in 0..3 {

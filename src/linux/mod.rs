@@ -4,6 +4,7 @@
 //! `init` is the child side, where the whole setup order is written out in one function.
 
 pub mod caps;
+pub mod cgroup;
 pub mod check;
 pub mod detached;
 pub mod idmap;

@@ -8,6 +8,7 @@
 
 use super::state::{self, Root, State, Status, EXEC_FIFO};
 use super::{console, OciError};
+use crate::linux::cgroup::{self, Cgroup};
 use crate::linux::{detached, sys};
 use crate::{plan, policy};
 use std::io::Write;
@@ -63,6 +64,8 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
 
     let dir = root.create_container_dir(id)?;
     let mut guard = DirGuard(Some(dir.clone()));
+    // Declared before the init (`created`), so on failure the init dies first.
+    let mut cgroup = CgroupGuard(container_cgroup(id, &raw)?);
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| OciError::io(format!("creating {}", fifo_path.display()), e))?;
@@ -81,6 +84,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         detached::CreateOptions {
             start_fifo: fifo,
             preserve_fds: a.preserve_fds,
+            cgroup: cgroup.0.as_ref(),
         },
     )?;
     let (_, start_time) = state::proc_stat(created.pid)
@@ -102,6 +106,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         annotations: annotations(&raw),
         rootless: uid != 0,
         started: false,
+        cgroup: cgroup.0.clone(),
     };
     st.save(&dir)?;
     if let Some(p) = &a.pid_file {
@@ -111,8 +116,67 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     }
     created.detach()?;
     guard.0 = None;
+    cgroup.0 = None;
     tracing::debug!(id, pid = st.pid, "container created");
     Ok(())
+}
+
+/// Removes a half-created container's cgroup unless disarmed.
+struct CgroupGuard(Option<Cgroup>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let _ = c.destroy();
+        }
+    }
+}
+
+/// Creates the container's cgroup (`linux.cgroupsPath`, default: the id under the
+/// caller's own cgroup) and applies `linux.resources`. A rootless caller usually may not
+/// create cgroups: then the container runs without one, unless it asked for resources.
+fn container_cgroup(id: &str, raw: &serde_json::Value) -> Result<Option<Cgroup>, OciError> {
+    let linux: Option<oci_spec::runtime::Linux> = raw
+        .get("linux")
+        .and_then(|l| serde_json::from_value(l.clone()).ok());
+    let resources = linux.as_ref().and_then(|l| l.resources().clone());
+    let path = linux.as_ref().and_then(|l| l.cgroups_path().clone());
+    let mut cg = cgroup::resolve(&cgroup::hierarchies(), path.as_deref(), id)
+        .map_err(|e| OciError::Other(e.to_string()))?;
+    let rootless = !nix::unistd::geteuid().is_root();
+    match cg.create() {
+        Ok(()) => {}
+        Err(cgroup::CgroupError::Io { source, .. })
+            if rootless
+                && resources.is_none()
+                && matches!(
+                    source.raw_os_error(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            let _ = cg.destroy();
+            tracing::debug!("rootless container without a cgroup: {source}");
+            return Ok(None);
+        }
+        Err(e) => {
+            let _ = cg.destroy();
+            let hint = if rootless {
+                "; an unprivileged caller cannot create cgroups here: remove linux.resources"
+            } else {
+                ""
+            };
+            return Err(OciError::Other(format!(
+                "creating the container cgroup: {e}{hint}"
+            )));
+        }
+    }
+    if let Some(r) = &resources {
+        if let Err(e) = cg.apply(r) {
+            let _ = cg.destroy();
+            return Err(OciError::Other(format!("{e}")));
+        }
+    }
+    Ok(Some(cg))
 }
 
 fn read_raw_config(bundle: &Path) -> Result<serde_json::Value, OciError> {
@@ -166,7 +230,7 @@ fn refuse_unsupported(plan: &plan::Plan, raw: &serde_json::Value) -> Result<(), 
 
 /// An exclusive `flock` on the container directory: `start`, `kill` and `delete` of one
 /// container never interleave.
-fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, OciError> {
+pub(crate) fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, OciError> {
     let f = std::fs::File::open(dir).map_err(|e| OciError::io("locking the container", e))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| OciError::io("locking the container", e))
@@ -178,7 +242,7 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
     let _lock = lock(&dir)?;
     match st.status(&dir) {
         Status::Stopped => return Err(OciError::StartStopped),
-        Status::Running => return Err(OciError::AlreadyRunning),
+        Status::Running | Status::Paused => return Err(OciError::AlreadyRunning),
         Status::Created => {}
     }
     let fifo_path = dir.join(EXEC_FIFO);
@@ -251,8 +315,7 @@ pub fn kill(root: &Root, id: &str, signal: i32, all: bool) -> Result<(), OciErro
         };
     };
     if all {
-        // No cgroup yet: the container's processes are those in its pid namespace.
-        for pid in pids_in_namespace_of(st.pid) {
+        for pid in container_pids(&st) {
             if pid != st.pid {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
@@ -265,6 +328,25 @@ pub fn kill(root: &Root, id: &str, signal: i32, all: bool) -> Result<(), OciErro
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(OciError::NotRunning),
         Err(e) => Err(OciError::io(format!("sending signal {signal} to {id}"), e)),
+    }
+}
+
+/// Host pids of the container's processes: its cgroup's, or without one, those in its
+/// pid namespace.
+pub(crate) fn container_pids(st: &State) -> Vec<i32> {
+    match &st.cgroup {
+        Some(cg) => cg.pids(),
+        // The namespace link of a not yet started (non-dumpable) init is unreadable to
+        // an unprivileged caller: then the init is all there is.
+        None if st.alive() => {
+            let pids = pids_in_namespace_of(st.pid);
+            if pids.is_empty() {
+                vec![st.pid]
+            } else {
+                pids
+            }
+        }
+        None => Vec::new(),
     }
 }
 
@@ -320,12 +402,26 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
     };
     let _lock = lock(&dir)?;
     match st.status(&dir) {
-        Status::Running if !force => {
-            return Err(OciError::DeleteNotStopped(id.to_string(), "running"))
+        s @ (Status::Running | Status::Paused) if !force => {
+            return Err(OciError::DeleteNotStopped(id.to_string(), s.as_str()))
         }
         // runc deletes a created container without --force (containerd relies on it).
+        Status::Paused => {
+            if let Some(cg) = &st.cgroup {
+                // A frozen init cannot die: kill, then thaw so the kill is delivered.
+                if let Some(fd) = init_pidfd(&st) {
+                    let _ = sys::pidfd_send_signal(&fd, libc::SIGKILL);
+                }
+                let _ = cg.freeze(false);
+            }
+            kill_and_wait(&st)?
+        }
         Status::Running | Status::Created => kill_and_wait(&st)?,
         Status::Stopped => {}
+    }
+    if let Some(cg) = &st.cgroup {
+        // Also kills what is left (exec'd processes, daemons of the container).
+        cg.destroy().map_err(|e| OciError::Other(e.to_string()))?;
     }
     std::fs::remove_dir_all(&dir)
         .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))

@@ -5,6 +5,7 @@
 //! our error *text* and parse our JSON, so messages and shapes follow runc 1.1.5 (see
 //! `reference/oci-runtime-cli.md`). Every error here makes the CLI exit 1.
 
+pub mod cgroup_cmds;
 pub mod console;
 pub mod lifecycle;
 pub mod spec_cmd;
@@ -30,7 +31,9 @@ pub enum OciError {
     NotRunning,
     #[error("cannot delete container {0} that is not stopped: {1}")]
     DeleteNotStopped(String, &'static str),
-    #[error("{step}: {source}")]
+    /// Rendered as Go's errors read (`open x: no such file or directory`): podman maps
+    /// those exact phrases to exit codes 126/127.
+    #[error("{step}: {}", go_style(.source))]
     Io {
         step: String,
         #[source]
@@ -41,6 +44,20 @@ pub enum OciError {
     Engine(#[from] crate::error::Error),
     #[error("{0}")]
     Other(String),
+}
+
+/// An OS error as Go prints it: lower-case, without Rust's "(os error N)".
+pub fn go_style(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 impl OciError {

@@ -41,6 +41,9 @@ pub struct State {
     /// Set by `start` after it released the init; the fifo is the primary signal.
     #[serde(default)]
     pub started: bool,
+    /// The container's cgroup directories (none for a rootless container without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::linux::cgroup::Cgroup>,
 }
 
 /// The lifecycle status, as runc reports it.
@@ -48,6 +51,7 @@ pub struct State {
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -56,6 +60,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -195,6 +200,9 @@ impl State {
     pub fn status(&self, dir: &Path) -> Status {
         if !self.alive() {
             return Status::Stopped;
+        }
+        if self.cgroup.as_ref().is_some_and(|c| c.is_frozen()) {
+            return Status::Paused;
         }
         if dir.join(EXEC_FIFO).exists() {
             Status::Created

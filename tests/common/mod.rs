@@ -226,4 +226,6 @@ pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
 #[allow(dead_code)]
+pub mod oci;
+#[allow(dead_code)]
 pub mod podman;
