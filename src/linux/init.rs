@@ -248,7 +248,7 @@ fn supervisor_gone(chan: &Channel) -> bool {
 }
 
 /// Closes every fd above stderr except `keep`.
-fn close_fds_except(keep: &[RawFd]) -> Result<()> {
+pub(super) fn close_fds_except(keep: &[RawFd]) -> Result<()> {
     let mut keep: Vec<u32> = keep.iter().map(|k| *k as u32).filter(|k| *k > 2).collect();
     keep.sort_unstable();
     let mut first = 3u32;

@@ -7,6 +7,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod check;
 pub mod detached;
+pub mod exec;
 pub mod idmap;
 pub mod init;
 pub mod landlock;

@@ -7,6 +7,7 @@
 
 pub mod cgroup_cmds;
 pub mod console;
+pub mod exec_cmd;
 pub mod lifecycle;
 pub mod spec_cmd;
 pub mod state;

@@ -290,6 +290,44 @@ fn build_policy(
         .process()
         .as_ref()
         .ok_or_else(|| Error::config(file, "process", "missing; add a process with args"))?;
+    let process = process_spec(p, file, bundle, host_root)?;
+
+    let linux = spec.linux().as_ref();
+    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
+        v.into_iter().flatten().map(PathBuf::from).collect()
+    };
+    let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
+    let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
+    let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
+
+    resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
+
+    Ok(Policy {
+        origin: file.to_string(),
+        base_dir: bundle.to_path_buf(),
+        root: root_path,
+        root_readonly: root.readonly().unwrap_or(false),
+        mounts,
+        process,
+        hostname: spec.hostname().clone(),
+        domainname: spec.domainname().clone(),
+        masked_paths,
+        readonly_paths,
+        seccomp_profile,
+        sandbox,
+    })
+}
+
+/// `process` of config.json (or of `exec --process FILE`) → [`ProcessSpec`]: args
+/// present, cwd absolute (relative only with the host as root), rlimits within what can
+/// be set, capability names canonical.
+pub fn process_spec(
+    p: &oci_spec::runtime::Process,
+    file: &str,
+    bundle: &Path,
+    host_root: bool,
+) -> Result<ProcessSpec> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
     let args = p.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         return Err(Error::config(
@@ -386,31 +424,7 @@ fn build_policy(
             "process.noNewPrivileges=false is ignored: srt-runc always sets no_new_privs"
         );
     }
-
-    let linux = spec.linux().as_ref();
-    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
-        v.into_iter().flatten().map(PathBuf::from).collect()
-    };
-    let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
-    let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
-    let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
-
-    resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
-
-    Ok(Policy {
-        origin: file.to_string(),
-        base_dir: bundle.to_path_buf(),
-        root: root_path,
-        root_readonly: root.readonly().unwrap_or(false),
-        mounts,
-        process,
-        hostname: spec.hostname().clone(),
-        domainname: spec.domainname().clone(),
-        masked_paths,
-        readonly_paths,
-        seccomp_profile,
-        sandbox,
-    })
+    Ok(process)
 }
 
 /// Makes every filesystem entry of the sandbox section absolute (`~` → `$HOME`,
