@@ -164,3 +164,29 @@ pub fn wait_for_text(path: &Path, want: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Receives one fd with SCM_RIGHTS, as conmon's `recvfd` and go-runc's `recvFd` do.
+pub fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(v) = c {
+            fds.extend(v);
+        }
+    }
+    assert_eq!(fds.len(), 1, "exactly one fd");
+    let n = msg.bytes;
+    let name = String::from_utf8(buf[..n].to_vec()).unwrap();
+    (name, unsafe { OwnedFd::from_raw_fd(fds[0]) })
+}
