@@ -189,9 +189,7 @@ fn join_and_fork(
     // SAFETY: the joiner is single-threaded.
     match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
-            let e = match confine_and_exec(req, programs, pty, err_w.as_raw_fd()) {
-                Err(e) => e,
-            };
+            let Err(e) = confine_and_exec(req, programs, pty, err_w.as_raw_fd());
             report(err_w, &e);
             unsafe { libc::_exit(e.exit_code()) }
         }
