@@ -12,7 +12,7 @@
 //! ([`Created::detach`]), waiting for its acknowledgement before exiting.
 
 use super::init::{self, Detached, InitArgs};
-use super::supervisor::{clone_error, seccomp_programs, status_code, Pty, NS_FLAGS};
+use super::supervisor::{clone_error, join_by_path, seccomp_programs, status_code, Pty, NS_FLAGS};
 use super::sync::{self, Channel, Msg};
 use super::{idmap, sys};
 use crate::error::{Context, Error, Result};
@@ -61,6 +61,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     } else {
         NS_FLAGS
     };
+    let flags = join_by_path(plan, flags)?;
     let forked = unsafe { sys::clone_pidfd(flags) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {

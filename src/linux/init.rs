@@ -115,7 +115,11 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
 
     // 3. Network: loopback, then the proxy listeners, created here so that they live in
     //    the sandbox's netns; their fds go to the supervisor's proxy over the channel.
-    net::loopback_up()?;
+    // A network namespace joined by path belongs to whoever prepared it (podman's
+    // netavark has configured it, and we hold no capability over it).
+    if !plan.join_namespaces.iter().any(|(k, _)| k == "network") {
+        net::loopback_up()?;
+    }
     if let crate::plan::NetworkPlan::Proxy { listen, .. } = &plan.network {
         let fds = net::create_listeners(listen)?;
         a.chan

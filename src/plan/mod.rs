@@ -40,6 +40,9 @@ pub struct Plan {
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     pub network: NetworkPlan,
+    /// Namespaces joined by path (kind, file) before the clone instead of created.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub join_namespaces: Vec<(String, PathBuf)>,
 }
 
 /// uid/gid maps written by the supervisor into `/proc/PID/{uid,gid}_map`.
@@ -158,6 +161,13 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     let mut mounts = mounts;
     let network = match &policy.sandbox.network {
         None => NetworkPlan::Isolated,
+        Some(_) if policy.join_namespaces.iter().any(|(k, _)| k == "network") => {
+            return Err(Error::config(
+                &policy.origin,
+                "sandbox.network",
+                "the filtering proxy needs the sandbox's own network namespace, but linux.namespaces joins one by path; remove one of them",
+            ))
+        }
         Some(n) => {
             validate_network(policy, n)?;
             proxy_env(&mut process);
@@ -227,6 +237,7 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         hostname: policy.hostname.clone(),
         domainname: policy.domainname.clone(),
         network,
+        join_namespaces: policy.join_namespaces.clone(),
     })
 }
 

@@ -46,6 +46,10 @@ pub struct Policy {
     pub seccomp_profile: Option<oci_spec::runtime::LinuxSeccomp>,
     /// The `"sandbox"` section (srt schema + additions), paths already absolute.
     pub sandbox: SandboxSettings,
+    /// Namespaces to join instead of creating (`linux.namespaces[].path`): kind
+    /// (`network`, `ipc`, `uts`) and the namespace file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_namespaces: Vec<(String, PathBuf)>,
 }
 
 /// One OCI mount, validated.

@@ -299,6 +299,7 @@ fn build_policy(
     let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
     let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
     let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
+    let join_namespaces = join_namespaces(linux, file)?;
 
     resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
 
@@ -315,7 +316,46 @@ fn build_policy(
         readonly_paths,
         seccomp_profile,
         sandbox,
+        join_namespaces,
     })
+}
+
+/// `linux.namespaces` entries with a `path`: joined instead of created. srt-runc
+/// always creates every namespace itself; only those a container engine prepares for
+/// the container (network by podman, ipc/uts shared between containers) may be joined.
+fn join_namespaces(
+    linux: Option<&oci_spec::runtime::Linux>,
+    file: &str,
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for (i, ns) in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(path) = ns.path() else { continue };
+        let kind = serde_json::to_value(ns.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        if !matches!(kind.as_str(), "network" | "ipc" | "uts") {
+            return Err(Error::config(
+                file,
+                format!("linux.namespaces[{i}].path"),
+                format!("joining an existing {kind} namespace is not supported by srt-runc (only network, ipc and uts); remove the path to get a new one"),
+            ));
+        }
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(Error::config(
+                file,
+                format!("linux.namespaces[{i}].path"),
+                format!("{}: {e}", path.display()),
+            ));
+        }
+        out.push((kind, path.clone()));
+    }
+    Ok(out)
 }
 
 /// `process` of config.json (or of `exec --process FILE`) → [`ProcessSpec`]: args

@@ -256,6 +256,7 @@ pub fn sandbox_policy(
         readonly_paths: Vec::new(),
         seccomp_profile: None,
         sandbox: settings,
+        join_namespaces: Vec::new(),
     })
 }
 
