@@ -226,6 +226,8 @@ pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
 }
 #[allow(dead_code)]
+pub mod engines;
+#[allow(dead_code)]
 pub mod oci;
 #[allow(dead_code)]
 pub mod podman;
