@@ -32,6 +32,9 @@ pub struct CreateOptions<'a> {
     /// starts its setup, and unshares its cgroup namespace only then, so that the
     /// namespace's root is the container's cgroup.
     pub cgroup: Option<&'a super::cgroup::Cgroup>,
+    /// Runs with the init's pid once its namespaces and cgroup exist and before it
+    /// sets anything up (the `prestart`/`createRuntime` hooks); an error kills it.
+    pub before_setup: Option<&'a dyn Fn(i32) -> Result<()>>,
 }
 
 /// A set-up init blocked before "go"; drop it without [`Created::detach`] to kill it.
@@ -102,6 +105,9 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     if let Some(cg) = opts.cgroup {
         cg.join(pid)
             .map_err(|e| Error::SetupMsg(format!("moving the container into its cgroup: {e}")))?;
+    }
+    if let Some(f) = opts.before_setup {
+        f(pid)?;
     }
     let chan = created.chan.as_ref().expect("channel present");
     chan.send(&Msg::Go)

@@ -7,7 +7,7 @@
 //! never has to open a host path after Landlock is applied.
 
 use super::state::{self, Root, State, Status, EXEC_FIFO};
-use super::{console, OciError};
+use super::{console, hooks, OciError};
 use crate::linux::cgroup::{self, Cgroup};
 use crate::linux::{detached, sys};
 use crate::{plan, policy};
@@ -46,7 +46,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     let raw = read_raw_config(&bundle)?;
     let policy = policy::oci::load_bundle(&bundle)?;
     let plan = plan::build(&policy, plan::Caller::current())?;
-    refuse_unsupported(&plan, &raw)?;
+    refuse_unsupported(&plan)?;
     let socket = match (&a.console_socket, plan.process.terminal) {
         (Some(p), true) => Some(console::connect(p)?),
         (None, true) => {
@@ -62,6 +62,17 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         (None, false) => None,
     };
 
+    let hooks: Option<oci_spec::runtime::Hooks> = raw
+        .get("hooks")
+        .map(|h| {
+            serde_json::from_value(h.clone())
+                .map_err(|e| OciError::Other(format!("{}: hooks: {e}", plan.origin)))
+        })
+        .transpose()?;
+    if let Some(h) = &hooks {
+        hooks::check_supported(h, &plan.origin)?;
+    }
+    let annotations = annotations(&raw);
     let dir = root.create_container_dir(id)?;
     let mut guard = DirGuard(Some(dir.clone()));
     // Declared before the init (`created`), so on failure the init dies first.
@@ -79,14 +90,38 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         .map_err(|e| OciError::io(format!("opening {}", fifo_path.display()), e))?
         .into();
 
+    let mount_ns = std::cell::RefCell::new(Vec::new());
     let mut created = detached::create(
         &plan,
         detached::CreateOptions {
             start_fifo: fifo,
             preserve_fds: a.preserve_fds,
             cgroup: cgroup.0.as_ref(),
+            before_setup: Some(&|pid| {
+                let Some(h) = &hooks else { return Ok(()) };
+                if h.create_container().as_ref().is_some_and(|l| !l.is_empty()) {
+                    // Opened now: once set up, the init is not dumpable and an
+                    // unprivileged caller could no longer open its namespaces.
+                    let ns = hooks::container_mount_ns(pid)
+                        .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
+                    *mount_ns.borrow_mut() = ns;
+                }
+                let state = hooks::state_json(id, "creating", pid, &bundle, &annotations);
+                for (kind, list) in [
+                    ("prestart", h.prestart()),
+                    ("createRuntime", h.create_runtime()),
+                ] {
+                    hooks::run(kind, list.as_deref().unwrap_or_default(), &state, &[])
+                        .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
+                }
+                Ok(())
+            }),
         },
     )?;
+    if let Some(list) = hooks.as_ref().and_then(|h| h.create_container().as_ref()) {
+        let state = hooks::state_json(id, "creating", created.pid, &bundle, &annotations);
+        hooks::run("createContainer", list, &state, &mount_ns.borrow())?;
+    }
     let (_, start_time) = state::proc_stat(created.pid)
         .ok_or_else(|| OciError::Other("the container init exited right after its setup".into()))?;
     if let (Some(sock), Some((master, slave))) = (&socket, created.console.take()) {
@@ -103,10 +138,11 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         rootfs: plan.root.clone(),
         created: super::time::rfc3339_nanos(std::time::SystemTime::now()),
         owner: state::owner_name(uid),
-        annotations: annotations(&raw),
+        annotations,
         rootless: uid != 0,
         started: false,
         cgroup: cgroup.0.clone(),
+        hooks,
     };
     st.save(&dir)?;
     if let Some(p) = &a.pid_file {
@@ -201,7 +237,7 @@ fn annotations(raw: &serde_json::Value) -> std::collections::BTreeMap<String, St
 }
 
 /// What this slice of the lifecycle cannot do yet: refused loudly rather than ignored.
-fn refuse_unsupported(plan: &plan::Plan, raw: &serde_json::Value) -> Result<(), OciError> {
+fn refuse_unsupported(plan: &plan::Plan) -> Result<(), OciError> {
     if matches!(plan.network, plan::NetworkPlan::Proxy { .. }) {
         return Err(OciError::Other(format!(
             "{}: sandbox.network (the filtering proxy) is not yet supported with create/start; use run",
@@ -213,16 +249,6 @@ fn refuse_unsupported(plan: &plan::Plan, raw: &serde_json::Value) -> Result<(), 
             "{}: protected paths that do not exist yet (placeholders for {}) are not yet supported with create/start; use run",
             plan.origin,
             plan.placeholders[0].0.display()
-        )));
-    }
-    let hooks = raw.get("hooks").and_then(|h| h.as_object());
-    if hooks.is_some_and(|h| {
-        h.values()
-            .any(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-    }) {
-        return Err(OciError::Other(format!(
-            "{}: hooks are not yet supported by srt-runc; remove them",
-            plan.origin
         )));
     }
     Ok(())
@@ -264,7 +290,20 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
     fifo.write_all(b"0")
         .map_err(|e| OciError::io("releasing the container init", e))?;
     st.started = true;
-    st.save(&dir)
+    st.save(&dir)?;
+    if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
+        let state = hooks::state_json(id, "running", st.pid, &st.bundle, &st.annotations);
+        if let Err(e) = hooks::run("poststart", list, &state, &[]) {
+            warn(&e);
+        }
+    }
+    Ok(())
+}
+
+/// Hook failures after the command started do not undo anything: they are reported.
+fn warn(e: &OciError) {
+    tracing::warn!("{e}");
+    eprintln!("srt-runc: warning: {e}");
 }
 
 /// `state`: runc's JSON, pretty-printed.
@@ -422,6 +461,12 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
     if let Some(cg) = &st.cgroup {
         // Also kills what is left (exec'd processes, daemons of the container).
         cg.destroy().map_err(|e| OciError::Other(e.to_string()))?;
+    }
+    if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
+        let state = hooks::state_json(id, "stopped", 0, &st.bundle, &st.annotations);
+        if let Err(e) = hooks::run("poststop", list, &state, &[]) {
+            warn(&e);
+        }
     }
     std::fs::remove_dir_all(&dir)
         .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))

@@ -8,6 +8,7 @@
 pub mod cgroup_cmds;
 pub mod console;
 pub mod exec_cmd;
+pub mod hooks;
 pub mod lifecycle;
 pub mod spec_cmd;
 pub mod state;

@@ -44,6 +44,10 @@ pub struct State {
     /// The container's cgroup directories (none for a rootless container without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::linux::cgroup::Cgroup>,
+    /// config.json's hooks, kept for `start` (poststart) and `delete` (poststop), which
+    /// may run after the bundle is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// The lifecycle status, as runc reports it.
