@@ -197,11 +197,12 @@ fn create_failures_leave_nothing_behind() {
             "state dir left after a failed create"
         );
 
-        // The filtering proxy is not available with create yet: refused, clearly.
+        // The filtering proxy with a network namespace joined by path: refused, clearly.
         let mut cfg: Value =
             serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
         cfg["process"]["args"] = json!(["sleep", "1"]);
         cfg["sandbox"] = json!({"network": {"allowedDomains": ["example.com"]}});
+        cfg["linux"]["namespaces"][1] = json!({"type": "network", "path": "/proc/self/ns/net"});
         write_bundle(&b, &cfg);
         let o = rt
             .cmd(&[
@@ -216,7 +217,7 @@ fn create_failures_leave_nothing_behind() {
             ])
             .output()
             .unwrap();
-        fails_with(&o, "not yet supported with create/start; use run");
+        fails_with(&o, "needs the sandbox's own network namespace");
         assert!(!rt.root.join("p").exists());
         let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim())
             .expect("one JSON line");
@@ -224,10 +225,11 @@ fn create_failures_leave_nothing_behind() {
         assert!(line["msg"]
             .as_str()
             .unwrap()
-            .contains("not yet supported with create/start"));
+            .contains("needs the sandbox's own network namespace"));
 
         // terminal without a console socket: runc's error.
         cfg["sandbox"] = json!({});
+        cfg["linux"]["namespaces"][1] = json!({"type": "network"});
         cfg["process"]["terminal"] = json!(true);
         write_bundle(&b, &cfg);
         let (code, err) = rt.create(&b, "t", &[], &s.join("o3"));

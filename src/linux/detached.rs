@@ -47,6 +47,8 @@ pub struct Created {
     pub console: Option<(OwnedFd, PathBuf)>,
     /// Released ([`Created::detach`]) or already collected: nothing to kill on drop.
     done: bool,
+    /// The proxy listeners the init created in its netns (a `"sandbox".network` policy).
+    pub listeners: Vec<OwnedFd>,
 }
 
 /// Clones the init, writes its id maps and waits until its setup is complete.
@@ -100,6 +102,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
         chan: Some(sup_chan),
         console,
         done: false,
+        listeners: Vec::new(),
     };
     idmap::write(pid, &plan.id_maps)?;
     if let Some(cg) = opts.cgroup {
@@ -112,19 +115,79 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     let chan = created.chan.as_ref().expect("channel present");
     chan.send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
-    match chan.recv().step(|| "waiting for the sandbox init".into())? {
-        Msg::Ready => Ok(created),
-        Msg::Fail { code, message } => {
-            created.reap();
-            Err(Error::Reported { code, message })
-        }
-        _ => {
-            let status = created.reap();
-            Err(Error::SetupMsg(format!(
-                "the sandbox init exited during setup (status {status})"
-            )))
+    loop {
+        match chan.recv().step(|| "waiting for the sandbox init".into())? {
+            Msg::Ready => return Ok(created),
+            Msg::Listeners(fds) => created.listeners = fds,
+            Msg::Fail { code, message } => {
+                created.reap();
+                return Err(Error::Reported { code, message });
+            }
+            _ => {
+                let status = created.reap();
+                return Err(Error::SetupMsg(format!(
+                    "the sandbox init exited during setup (status {status})"
+                )));
+            }
         }
     }
+}
+
+/// Forks the container's filtering proxy: it serves the listeners the init created in
+/// the container's netns, stays in the host's, and lives exactly as long as the init
+/// (it watches the init's pidfd). It is a child of `create`, so it stays below the
+/// caller's subreaper, and it holds none of the caller's stdio (an engine waits for EOF
+/// on the container's output pipes). Returns its pid.
+pub fn spawn_proxy(plan: &Plan, created: &mut Created) -> Result<i32> {
+    let crate::plan::NetworkPlan::Proxy { settings, .. } = &plan.network else {
+        return Ok(0);
+    };
+    let config = super::supervisor::proxy_config(plan, settings, &Default::default())?;
+    let listeners = std::mem::take(&mut created.listeners);
+    // SAFETY: `create` is single-threaded; the child starts its threads after the fork.
+    match unsafe { nix::unistd::fork() }.step(|| "forking the proxy".into())? {
+        nix::unistd::ForkResult::Parent { child } => Ok(child.as_raw()),
+        nix::unistd::ForkResult::Child => {
+            let code = proxy_main(listeners, config, &created.pidfd);
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
+fn proxy_main(listeners: Vec<OwnedFd>, config: crate::proxy::ProxyConfig, init: &OwnedFd) -> i32 {
+    let null = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        Ok(f) => f,
+        Err(_) => return 1,
+    };
+    for fd in 0..3 {
+        let _ = sys::dup2(null.as_raw_fd(), fd);
+    }
+    drop(null);
+    let mut keep: Vec<i32> = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    keep.push(init.as_raw_fd());
+    if super::init::close_fds_except(&keep).is_err() {
+        return 1;
+    }
+    let _ = nix::unistd::setsid();
+    let listeners = listeners
+        .into_iter()
+        .map(std::net::TcpListener::from)
+        .collect();
+    let Ok(proxy) = crate::proxy::spawn(listeners, config) else {
+        return 1;
+    };
+    let mut pfd = libc::pollfd {
+        fd: init.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    while unsafe { libc::poll(&mut pfd, 1, -1) } <= 0 {}
+    proxy.shutdown();
+    0
 }
 
 impl Created {

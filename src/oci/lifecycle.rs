@@ -124,6 +124,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     }
     let (_, start_time) = state::proc_stat(created.pid)
         .ok_or_else(|| OciError::Other("the container init exited right after its setup".into()))?;
+    detached::spawn_proxy(&plan, &mut created)?;
     if let (Some(sock), Some((master, slave))) = (&socket, created.console.take()) {
         console::send_master(sock, &master, &slave)?;
     }
@@ -238,12 +239,6 @@ fn annotations(raw: &serde_json::Value) -> std::collections::BTreeMap<String, St
 
 /// What this slice of the lifecycle cannot do yet: refused loudly rather than ignored.
 fn refuse_unsupported(plan: &plan::Plan) -> Result<(), OciError> {
-    if matches!(plan.network, plan::NetworkPlan::Proxy { .. }) {
-        return Err(OciError::Other(format!(
-            "{}: sandbox.network (the filtering proxy) is not yet supported with create/start; use run",
-            plan.origin
-        )));
-    }
     if !plan.placeholders.is_empty() {
         return Err(OciError::Other(format!(
             "{}: protected paths that do not exist yet (placeholders for {}) are not yet supported with create/start; use run",

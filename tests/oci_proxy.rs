@@ -1,0 +1,123 @@
+//! The `"sandbox"` network policy through the OCI lifecycle: `create` forks the
+//! filtering proxy, which serves the listeners made in the container's netns and lives
+//! exactly as long as the container. Allowed requests reach a host server; others get
+//! the proxy's 403. As root and rootless; and under podman through an annotation.
+
+mod common;
+use common::engines::{Podman, IMAGE};
+use common::oci::*;
+use common::*;
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+/// A host HTTP server on 127.0.0.1 answering `body`; returns its port.
+fn server(body: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn network(port: u16) -> serde_json::Value {
+    json!({
+        "allowedDomains": ["allowed.test", format!("127.0.0.1:{port}")],
+        "resolve": {"allowed.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]}
+    })
+}
+
+fn script(port: u16) -> String {
+    format!(
+        "wget -q -O- http://allowed.test:{port}/; echo rc=$?; \
+         wget -q -O- http://other.test:{port}/ 2>&1; echo rc=$?"
+    )
+}
+
+#[test]
+fn created_container_egress_goes_through_the_proxy() {
+    let port = server("allowed-body\n");
+    for user in users() {
+        let s = Scratch::new("oci-proxy", user);
+        let b = busybox_bundle_with(&s, user, &["sh", "-c", &script(port)], false, |c| {
+            c["sandbox"] = json!({"network": network(port)});
+        });
+        let rt = Rt::new(&s, user);
+        let out = s.join("out");
+        let (code, err) = rt.create(&b, "p1", &[], &out);
+        assert_eq!(code, 0, "{}: create: {err}", user.label());
+        ok(&rt.run(&["start", "p1"]));
+        let text = wait_for_text(&out, "rc=1");
+        assert_eq!(
+            text,
+            "allowed-body\nrc=0\nwget: server returned error: HTTP/1.1 403 host is not on the allow list\nrc=1\n",
+            "{}",
+            user.label()
+        );
+        rt.wait_status("p1", "stopped");
+        // The proxy went with the container: no srt-runc process serves p1 any more.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while proxy_alive(&b) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "proxy outlived the container"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ok(&rt.run(&["delete", "p1"]));
+    }
+}
+
+/// Whether a `create` (the proxy keeps its command line) for `bundle` still runs.
+fn proxy_alive(bundle: &std::path::Path) -> bool {
+    let want = bundle.to_str().unwrap();
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(want))
+            .unwrap_or(false)
+    })
+}
+
+#[test]
+fn podman_container_gets_an_allow_list_from_an_annotation() {
+    let user = users()[0];
+    assert!(user.is_root());
+    let port = server("allowed-body\n");
+    let s = Scratch::new("podman-proxy", user);
+    let p = Podman::new(&s);
+    let settings = s.join("settings.json");
+    std::fs::write(&settings, json!({"network": network(port)}).to_string()).unwrap();
+    let ann = format!("run.srt.settings={}", settings.display());
+    let o = p.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--annotation",
+        &ann,
+        IMAGE,
+        "sh",
+        "-c",
+        &script(port),
+    ]);
+    assert_eq!(
+        ok(&o),
+        "allowed-body\nrc=0\nwget: server returned error: HTTP/1.1 403 host is not on the allow list\nrc=1\n"
+    );
+}
