@@ -100,6 +100,19 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
         Msg::Go => {}
         _ => unsafe { libc::_exit(125) },
     }
+    if let Some((uid, gid)) = plan.id_maps.become_ids {
+        if a.may_setgroups {
+            nix::unistd::setgroups(&[]).step(|| "clearing supplementary groups".into())?;
+        }
+        let (u, g) = (
+            nix::unistd::Uid::from_raw(uid),
+            nix::unistd::Gid::from_raw(gid),
+        );
+        nix::unistd::setresgid(g, g, g)
+            .step(|| format!("setresgid({gid}) in the user namespace"))?;
+        nix::unistd::setresuid(u, u, u)
+            .step(|| format!("setresuid({uid}) in the user namespace"))?;
+    }
     if a.detached.is_some_and(|d| d.unshare_cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .step(|| "unshare(CLONE_NEWCGROUP)".into())?;

@@ -53,6 +53,11 @@ pub struct IdMaps {
     pub gid: Vec<IdMap>,
     /// Write `deny` to `/proc/PID/setgroups` (required for unprivileged gid maps).
     pub deny_setgroups: bool,
+    /// The caller's own ids are not mapped (root caller, `linux.uidMappings` elsewhere):
+    /// the init takes these ids inside the namespace before anything else, or it would
+    /// be the unmapped overflow user for its whole setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub become_ids: Option<(u32, u32)>,
 }
 
 /// One line of an id map: `inside outside count`.
@@ -376,6 +381,9 @@ pub fn set_env(p: &mut ProcessSpec, key: &str, value: &str) {
 /// all the kernel allows without a setuid helper.
 fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
     let p = &policy.process;
+    if !policy.uid_mappings.is_empty() || !policy.gid_mappings.is_empty() {
+        return configured_id_maps(policy, caller);
+    }
     if caller.euid == 0 {
         let full = IdMap {
             inside: 0,
@@ -386,6 +394,7 @@ fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
             uid: vec![full],
             gid: vec![full],
             deny_setgroups: false,
+            become_ids: None,
         });
     }
     if !p.additional_gids.is_empty() {
@@ -407,6 +416,79 @@ fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
             count: 1,
         }],
         deny_setgroups: true,
+        become_ids: None,
+    })
+}
+
+/// `linux.uidMappings`/`gidMappings` (podman `--userns`, user-namespaced containers):
+/// written as given by a root caller. An unprivileged caller can only map its own ids
+/// (the kernel allows nothing more without a setuid helper such as newuidmap).
+fn configured_id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
+    let file = &policy.origin;
+    let conv = |field: &str, v: &[(u32, u32, u32)], own: u32| -> Result<Vec<IdMap>> {
+        if v.is_empty() {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                "missing: give uidMappings and gidMappings together",
+            ));
+        }
+        if v.len() > 340 {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                "more than 340 entries; the kernel accepts at most 340",
+            ));
+        }
+        let maps: Vec<IdMap> = v
+            .iter()
+            .map(|&(inside, outside, count)| IdMap {
+                inside,
+                outside,
+                count,
+            })
+            .collect();
+        if caller.euid != 0 && (maps.len() != 1 || maps[0].outside != own || maps[0].count != 1) {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                format!("an unprivileged caller can map only its own id ({{\"hostID\": {own}, \"size\": 1}}); remove the mappings or run as root"),
+            ));
+        }
+        Ok(maps)
+    };
+    let uid = conv("uidMappings", &policy.uid_mappings, caller.euid)?;
+    let gid = conv("gidMappings", &policy.gid_mappings, caller.egid)?;
+    let mapped = |maps: &[IdMap], id: u32| {
+        maps.iter()
+            .any(|m| id >= m.inside && (id - m.inside) < m.count)
+    };
+    let p = &policy.process;
+    if !mapped(&uid, p.uid) || !mapped(&gid, p.gid) {
+        return Err(Error::config(
+            file,
+            "process.user",
+            format!("uid {} / gid {} is not mapped by linux.uidMappings/gidMappings; map it or change the user", p.uid, p.gid),
+        ));
+    }
+    let outside = |maps: &[IdMap], id: u32| {
+        maps.iter()
+            .any(|m| id >= m.outside && id - m.outside < m.count)
+    };
+    let pick = |maps: &[IdMap]| {
+        if mapped(maps, 0) {
+            0
+        } else {
+            maps[0].inside
+        }
+    };
+    let become_ids = (!outside(&uid, caller.euid) || !outside(&gid, caller.egid))
+        .then(|| (pick(&uid), pick(&gid)));
+    Ok(IdMaps {
+        uid,
+        gid,
+        deny_setgroups: caller.euid != 0,
+        become_ids,
     })
 }
 

@@ -50,6 +50,11 @@ pub struct Policy {
     /// (`network`, `ipc`, `uts`) and the namespace file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub join_namespaces: Vec<(String, PathBuf)>,
+    /// `linux.uidMappings` / `linux.gidMappings` as (container id, host id, size).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uid_mappings: Vec<(u32, u32, u32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gid_mappings: Vec<(u32, u32, u32)>,
 }
 
 /// One OCI mount, validated.

@@ -300,6 +300,14 @@ fn build_policy(
     let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
     let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
     let join_namespaces = join_namespaces(linux, file)?;
+    let maps = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<(u32, u32, u32)> {
+        m.into_iter()
+            .flatten()
+            .map(|m| (m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let uid_mappings = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid_mappings = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
 
     resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
 
@@ -317,6 +325,8 @@ fn build_policy(
         seccomp_profile,
         sandbox,
         join_namespaces,
+        uid_mappings,
+        gid_mappings,
     })
 }
 

@@ -257,6 +257,8 @@ pub fn sandbox_policy(
         seccomp_profile: None,
         sandbox: settings,
         join_namespaces: Vec::new(),
+        uid_mappings: Vec::new(),
+        gid_mappings: Vec::new(),
     })
 }
 

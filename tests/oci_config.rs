@@ -1,0 +1,95 @@
+//! config.json fields through the lifecycle: uid/gid mappings and sysctls.
+
+mod common;
+use common::oci::*;
+use common::*;
+use serde_json::json;
+use std::os::unix::fs::MetadataExt;
+
+fn run_to_end(rt: &Rt, b: &std::path::Path, id: &str, s: &Scratch) -> String {
+    let out = s.join(&format!("{id}.out"));
+    let (code, err) = rt.create(b, id, &[], &out);
+    assert_eq!(code, 0, "create: {err}");
+    ok(&rt.run(&["start", id]));
+    rt.wait_status(id, "stopped");
+    ok(&rt.run(&["delete", id]));
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn uid_and_gid_mappings_from_the_config() {
+    for user in users() {
+        let s = Scratch::new("oci-idmap", user);
+        let shared = s.join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let (host_uid, host_gid, size) = if user.is_root() {
+            (100000, 100000, 65536)
+        } else {
+            (user.uid, user.gid, 1)
+        };
+        let b = busybox_bundle_with(
+            &s,
+            user,
+            &[
+                "sh",
+                "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/made",
+            ],
+            false,
+            |c| {
+                c["linux"]["uidMappings"] =
+                    json!([{"containerID": 0, "hostID": host_uid, "size": size}]);
+                c["linux"]["gidMappings"] =
+                    json!([{"containerID": 0, "hostID": host_gid, "size": size}]);
+                c["mounts"].as_array_mut().unwrap().push(json!({
+                    "destination": "/tmp", "type": "bind", "source": shared, "options": ["rbind"]
+                }));
+            },
+        );
+        let rt = Rt::new(&s, user);
+        let out = run_to_end(&rt, &b, "m1", &s);
+        let lines: Vec<Vec<String>> = out
+            .lines()
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect();
+        assert_eq!(
+            lines[0],
+            ["0", &host_uid.to_string(), &size.to_string()],
+            "{out}"
+        );
+        assert_eq!(
+            lines[1],
+            ["0", &host_gid.to_string(), &size.to_string()],
+            "{out}"
+        );
+        assert_eq!(lines[2], ["0"]);
+        let meta = std::fs::metadata(shared.join("made")).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (host_uid, host_gid),
+            "{}",
+            user.label()
+        );
+
+        // The process user must be mapped; an unprivileged caller maps only itself.
+        let cfg = b.join("config.json");
+        let mut c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+        c["process"]["user"] = json!({"uid": 70000, "gid": 0});
+        std::fs::write(&cfg, c.to_string()).unwrap();
+        let (code, err) = rt.create(&b, "m2", &[], &s.join("o2"));
+        assert_eq!(code, 1);
+        assert!(err.contains("is not mapped by linux.uidMappings"), "{err}");
+        if !user.is_root() {
+            c["process"]["user"] = json!({"uid": 0, "gid": 0});
+            c["linux"]["uidMappings"] =
+                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            std::fs::write(&cfg, c.to_string()).unwrap();
+            let (code, err) = rt.create(&b, "m3", &[], &s.join("o3"));
+            assert_eq!(code, 1);
+            assert!(err.contains("can map only its own id"), "{err}");
+        }
+    }
+}
