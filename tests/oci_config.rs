@@ -93,3 +93,47 @@ fn uid_and_gid_mappings_from_the_config() {
         }
     }
 }
+
+#[test]
+fn namespaced_sysctls_are_set_inside_only() {
+    let host = |k: &str| std::fs::read_to_string(format!("/proc/sys/{k}")).unwrap();
+    let (ping, shm) = (host("net/ipv4/ping_group_range"), host("kernel/shmmax"));
+    for user in users() {
+        let s = Scratch::new("oci-sysctl", user);
+        let b = busybox_bundle_with(
+            &s,
+            user,
+            &[
+                "cat",
+                "/proc/sys/net/ipv4/ping_group_range",
+                "/proc/sys/kernel/shmmax",
+            ],
+            false,
+            |c| {
+                c["linux"]["sysctl"] = json!({
+                    "net.ipv4.ping_group_range": "0 0",
+                    "kernel.shmmax": "123456789"
+                });
+                // runc's default: /proc/sys is read-only in the container.
+                c["linux"]["readonlyPaths"] = json!(["/proc/sys"]);
+            },
+        );
+        let rt = Rt::new(&s, user);
+        let out = run_to_end(&rt, &b, "s1", &s);
+        assert_eq!(out, "0\t0\n123456789\n", "{}", user.label());
+        assert_eq!(host("net/ipv4/ping_group_range"), ping, "host untouched");
+        assert_eq!(host("kernel/shmmax"), shm, "host untouched");
+
+        let cfg = b.join("config.json");
+        let mut c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+        c["linux"]["sysctl"] = json!({"kernel.panic": "0"});
+        std::fs::write(&cfg, c.to_string()).unwrap();
+        let (code, err) = rt.create(&b, "s2", &[], &s.join("o2"));
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("linux.sysctl.kernel.panic") && err.contains("not a namespaced sysctl"),
+            "{err}"
+        );
+    }
+}

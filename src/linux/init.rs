@@ -117,6 +117,12 @@ fn setup(a: &InitArgs) -> Result<ExecTarget> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .step(|| "unshare(CLONE_NEWCGROUP)".into())?;
     }
+    // Sysctls through the host's /proc, before the new root (whose /proc/sys may be
+    // read-only): net.* and the IPC keys resolve to the namespaces of the writer, ours.
+    for (k, v) in &plan.sysctl {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&path, v).step(|| format!("setting sysctl {k} = {v:?} ({path})"))?;
+    }
     if let Some(slave) = a.pty_slave {
         for fd in 0..3 {
             super::sys::dup2(slave, fd).step(|| "attaching the terminal".into())?;

@@ -43,6 +43,9 @@ pub struct Plan {
     /// Namespaces joined by path (kind, file) before the clone instead of created.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub join_namespaces: Vec<(String, PathBuf)>,
+    /// Namespaced sysctls written by the init (key → value).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctl: std::collections::BTreeMap<String, String>,
 }
 
 /// uid/gid maps written by the supervisor into `/proc/PID/{uid,gid}_map`.
@@ -243,6 +246,7 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         domainname: policy.domainname.clone(),
         network,
         join_namespaces: policy.join_namespaces.clone(),
+        sysctl: policy.sysctl.clone(),
     })
 }
 

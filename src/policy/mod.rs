@@ -55,6 +55,9 @@ pub struct Policy {
     pub uid_mappings: Vec<(u32, u32, u32)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gid_mappings: Vec<(u32, u32, u32)>,
+    /// `linux.sysctl`, validated as namespaced (net.*, IPC and mqueue keys).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
 }
 
 /// One OCI mount, validated.

@@ -306,6 +306,7 @@ fn build_policy(
             .map(|m| (m.container_id(), m.host_id(), m.size()))
             .collect()
     };
+    let sysctl = sysctls(linux, &join_namespaces, file)?;
     let uid_mappings = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
     let gid_mappings = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
 
@@ -327,7 +328,44 @@ fn build_policy(
         join_namespaces,
         uid_mappings,
         gid_mappings,
+        sysctl,
     })
+}
+
+/// `linux.sysctl`: only keys that belong to the container's own namespaces (its
+/// network, IPC and mqueue namespaces) can be set without changing the host's.
+fn sysctls(
+    linux: Option<&oci_spec::runtime::Linux>,
+    joined: &[(String, PathBuf)],
+    file: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let field = format!("linux.sysctl.{k}");
+        let ns = if k.starts_with("net.") {
+            "network"
+        } else if k.starts_with("kernel.shm")
+            || k.starts_with("kernel.msg")
+            || k == "kernel.sem"
+            || k.starts_with("fs.mqueue.")
+        {
+            "ipc"
+        } else {
+            return Err(Error::config(file, field, "not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*): it would change the host; remove it"));
+        };
+        if joined.iter().any(|(j, _)| j == ns) {
+            return Err(Error::config(file, field, format!("the {ns} namespace is joined by path and belongs to its creator; set the sysctl there")));
+        }
+        if k.contains("..") || k.contains('/') || v.contains('\n') {
+            return Err(Error::config(file, field, "malformed key or value"));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    Ok(out)
 }
 
 /// `linux.namespaces` entries with a `path`: joined instead of created. srt-runc

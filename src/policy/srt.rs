@@ -259,6 +259,7 @@ pub fn sandbox_policy(
         join_namespaces: Vec::new(),
         uid_mappings: Vec::new(),
         gid_mappings: Vec::new(),
+        sysctl: Default::default(),
     })
 }
 
