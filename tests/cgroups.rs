@@ -15,15 +15,6 @@ use std::process::Stdio;
 
 const V1: &str = "/sys/fs/cgroup";
 
-fn root_user() -> User {
-    let u = users()[0];
-    assert!(
-        u.is_root(),
-        "cgroup tests need root (make test runs as root)"
-    );
-    u
-}
-
 /// A cgroup parent unique to this test run, e.g. `/srt-runc-test-123-res`.
 fn parent(tag: &str) -> String {
     format!("/srt-runc-test-{}-{tag}", std::process::id())

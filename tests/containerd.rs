@@ -99,15 +99,6 @@ impl Drop for Containerd {
     }
 }
 
-fn root_user() -> User {
-    let u = users()[0];
-    assert!(
-        u.is_root(),
-        "containerd tests run as root (make test runs as root)"
-    );
-    u
-}
-
 #[test]
 fn ctr_run_detached_exec_ps_pause_kill_delete() {
     let s = Scratch::new("containerd", root_user());

@@ -215,8 +215,7 @@ fn exec_process_file_with_a_console_socket() {
 
 #[test]
 fn exec_into_a_paused_container_is_refused() {
-    let user = users()[0];
-    assert!(user.is_root());
+    let user = root_user();
     let s = Scratch::new("exec-paused", user);
     let (rt, _) = running(&s, user, "e4");
     ok(&rt.run(&["pause", "e4"]));

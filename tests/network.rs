@@ -14,8 +14,6 @@ use common::*;
 use net_support::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
 
 const DENIED_BODY: &str = "Connection blocked by network allowlist";
@@ -471,37 +469,12 @@ fn nothing_leaves_the_sandbox_except_through_the_proxy() {
     }
 }
 
-/// A host-side HTTP server on 127.0.0.1 answering every request with `body`.
-fn host_loopback_server(body: &'static str) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 4096];
-            let mut head = Vec::new();
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = write!(
-                c,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
 #[test]
 fn host_loopback_is_reachable_only_as_an_allowed_literal_through_the_proxy() {
     let up = upstream();
     let np = up.netprobe();
-    let port = host_loopback_server("host-loopback-service\n");
-    let other = host_loopback_server("other-host-service\n");
+    let port = http_server("host-loopback-service\n");
+    let other = http_server("other-host-service\n");
     let http_403 = format!("{DENIED_BODY}\ncode=403 x-proxy-error=blocked-by-allowlist\nrc=0\n");
     let direct = [
         case(
@@ -562,7 +535,7 @@ fn host_loopback_is_reachable_only_as_an_allowed_literal_through_the_proxy() {
 #[test]
 fn an_allowed_name_resolving_to_loopback_is_refused() {
     let up = upstream();
-    let port = host_loopback_server("must-not-be-reached\n");
+    let port = http_server("must-not-be-reached\n");
     let http_403 = format!("{DENIED_BODY}\ncode=403 x-proxy-error=blocked-by-allowlist\nrc=0\n");
     let cases = [
         case(

@@ -4,37 +4,10 @@
 //! the proxy's 403. As root and rootless; and under podman through an annotation.
 
 mod common;
-use common::engines::{Podman, IMAGE};
+use common::engines::Podman;
 use common::oci::*;
 use common::*;
 use serde_json::json;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
-/// A host HTTP server on 127.0.0.1 answering `body`; returns its port.
-fn server(body: &'static str) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 4096];
-            let mut head = Vec::new();
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match c.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = write!(
-                c,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
 
 fn network(port: u16) -> serde_json::Value {
     json!({
@@ -52,7 +25,7 @@ fn script(port: u16) -> String {
 
 #[test]
 fn created_container_egress_goes_through_the_proxy() {
-    let port = server("allowed-body\n");
+    let port = http_server("allowed-body\n");
     for user in users() {
         let s = Scratch::new("oci-proxy", user);
         let b = busybox_bundle_with(&s, user, &["sh", "-c", &script(port)], false, |c| {
@@ -96,26 +69,17 @@ fn proxy_alive(bundle: &std::path::Path) -> bool {
 
 #[test]
 fn podman_container_gets_an_allow_list_from_an_annotation() {
-    let user = users()[0];
-    assert!(user.is_root());
-    let port = server("allowed-body\n");
+    let user = root_user();
+    let port = http_server("allowed-body\n");
     let s = Scratch::new("podman-proxy", user);
     let p = Podman::new(&s);
     let settings = s.join("settings.json");
     std::fs::write(&settings, json!({"network": network(port)}).to_string()).unwrap();
     let ann = format!("run.srt.settings={}", settings.display());
-    let o = p.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--annotation",
-        &ann,
-        IMAGE,
-        "sh",
-        "-c",
-        &script(port),
-    ]);
+    let o = p.run_rm(
+        &["--network", "none", "--annotation", &ann],
+        &["sh", "-c", &script(port)],
+    );
     assert_eq!(
         ok(&o),
         "allowed-body\nrc=0\nwget: server returned error: HTTP/1.1 403 host is not on the allow list\nrc=1\n"

@@ -8,54 +8,25 @@ use common::engines::{Podman, IMAGE};
 use common::*;
 use std::path::Path;
 
-fn root_user() -> User {
-    let u = users()[0];
-    assert!(
-        u.is_root(),
-        "podman tests run as root (make test runs as root)"
-    );
-    u
-}
+const NONE: &[&str] = &["--network", "none"];
 
 #[test]
 fn podman_run_prints_and_propagates_exit_codes() {
     let s = Scratch::new("podman-run", root_user());
     let p = Podman::new(&s);
-    let o = p.run(&["run", "--rm", "--network", "none", IMAGE, "echo", "hi"]);
+    let o = p.run_rm(NONE, &["echo", "hi"]);
     assert_eq!(ok(&o), "hi\n", "{}", stderr(&o));
-    let o = p.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        "exit 7",
-    ]);
+    let o = p.run_rm(NONE, &["sh", "-c", "exit 7"]);
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     // Our error text is what podman maps to 127 ("no such file or directory").
-    let o = p.run(&["run", "--rm", "--network", "none", IMAGE, "/no/such/bin"]);
+    let o = p.run_rm(NONE, &["/no/such/bin"]);
     assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
     // A terminal through conmon's console socket.
-    let o = p.run(&[
-        "run",
-        "--rm",
-        "-t",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        "test -t 1 && echo tty-yes",
-    ]);
+    let o = p.run_rm(
+        &["-t", "--network", "none"],
+        &["sh", "-c", "test -t 1 && echo tty-yes"],
+    );
     assert!(ok(&o).contains("tty-yes"), "{}", stdout(&o));
-    // Every container is deleted from srt-runc's state.
-    let left: Vec<_> = std::fs::read_dir(&p.state)
-        .map(|d| d.count())
-        .into_iter()
-        .collect();
-    assert!(left.iter().all(|n| *n == 0), "state left behind: {left:?}");
 }
 
 #[test]
@@ -127,24 +98,16 @@ fn podman_networks_bridge_and_none() {
             .filter(|d| !d.contains('|'))
             .collect()
     };
-    let o = p.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "cat",
-        "/proc/net/dev",
-    ]);
+    let o = p.run_rm(NONE, &["cat", "/proc/net/dev"]);
     assert_eq!(devs(&o), vec!["lo"]);
     // The default bridge: podman's netns, joined by path, with its eth0.
-    let o = p.run(&["run", "--rm", IMAGE, "cat", "/proc/net/dev"]);
+    let o = p.run_rm(&[], &["cat", "/proc/net/dev"]);
     let d = devs(&o);
     assert!(
         d.contains(&"eth0".to_string()) && d.contains(&"lo".to_string()),
         "{d:?}"
     );
-    let o = p.run(&["run", "--rm", IMAGE, "ip", "-4", "addr", "show", "eth0"]);
+    let o = p.run_rm(&[], &["ip", "-4", "addr", "show", "eth0"]);
     assert!(ok(&o).contains("inet 10.88."), "{}", stdout(&o));
 }
 
@@ -153,29 +116,15 @@ fn podman_sandbox_policy_from_an_annotation() {
     let s = Scratch::new("podman-policy", root_user());
     let p = Podman::new(&s);
     let script = "touch /etc/x && echo wrote";
-    let o = p.run(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ]);
+    let o = p.run_rm(NONE, &["sh", "-c", script]);
     assert_eq!(ok(&o), "wrote\n");
-    let o = p.run(&[
-        "run",
-        "--rm",
+    let deny = [
         "--network",
         "none",
         "--annotation",
         "run.srt.filesystem.denyWrite=/etc",
-        IMAGE,
-        "sh",
-        "-c",
-        script,
-    ]);
+    ];
+    let o = p.run_rm(&deny, &["sh", "-c", script]);
     assert_ne!(o.status.code(), Some(0));
     assert!(
         stderr(&o).contains("Read-only file system"),
@@ -184,16 +133,13 @@ fn podman_sandbox_policy_from_an_annotation() {
     );
     assert!(!stdout(&o).contains("wrote"));
     // A typo in an srt-runc annotation is refused, not ignored.
-    let o = p.run(&[
-        "run",
-        "--rm",
+    let typo = [
         "--network",
         "none",
         "--annotation",
         "run.srt.filesystem.denyWrit=/data",
-        IMAGE,
-        "true",
-    ]);
+    ];
+    let o = p.run_rm(&typo, &["true"]);
     assert_ne!(o.status.code(), Some(0));
     assert!(
         stderr(&o).contains("unknown srt-runc annotation"),

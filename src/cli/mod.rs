@@ -170,39 +170,7 @@ enum Cmd {
         quiet: bool,
     },
     /// Run another process in a running container, confined like its command.
-    Exec {
-        /// JSON OCI process to run (instead of COMMAND).
-        #[arg(short = 'p', long, value_name = "FILE")]
-        process: Option<PathBuf>,
-        /// Return once the process runs (its pid goes to --pid-file).
-        #[arg(short = 'd', long)]
-        detach: bool,
-        #[arg(long = "pid-file", value_name = "FILE")]
-        pid_file: Option<PathBuf>,
-        #[arg(long = "console-socket", value_name = "PATH")]
-        console_socket: Option<PathBuf>,
-        /// Allocate a pseudo-terminal.
-        #[arg(short = 't', long)]
-        tty: bool,
-        /// Working directory inside the container.
-        #[arg(long)]
-        cwd: Option<PathBuf>,
-        /// KEY=VALUE added to the environment (repeatable).
-        #[arg(short = 'e', long)]
-        env: Vec<String>,
-        /// uid[:gid] inside the container.
-        #[arg(short = 'u', long)]
-        user: Option<String>,
-        #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
-        preserve_fds: u32,
-        id: String,
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "COMMAND"
-        )]
-        args: Vec<String>,
-    },
+    Exec(crate::oci::exec_cmd::ExecArgs),
     /// Freeze every process of the container (cgroup freezer).
     Pause { id: String },
     /// Thaw a paused container.
@@ -319,8 +287,8 @@ pub fn main() -> i32 {
         let _ = <Cli as clap::CommandFactory>::command().print_help();
         return 1;
     };
-    if let Cmd::Exec { .. } = cmd {
-        return match exec(&cli, cmd) {
+    if let Cmd::Exec(args) = &cmd {
+        return match exec(&cli, args) {
             Ok(code) => code,
             Err(e) => {
                 log.error(&e.to_string());
@@ -507,45 +475,14 @@ fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
     }
 }
 
-/// Logging is set up only when asked for (`--debug` or `SRT_RUNC_LOG`): the subscriber
-/// allocates its registry up front, and start-up time is a feature.
 /// `exec`: like the other lifecycle commands, but its status is the process's.
-fn exec(cli: &Cli, cmd: Cmd) -> Result<i32, crate::oci::OciError> {
-    let Cmd::Exec {
-        process,
-        detach,
-        pid_file,
-        console_socket,
-        tty,
-        cwd,
-        env,
-        user,
-        preserve_fds,
-        id,
-        args,
-    } = cmd
-    else {
-        unreachable!("not exec")
-    };
+fn exec(cli: &Cli, args: &crate::oci::exec_cmd::ExecArgs) -> Result<i32, crate::oci::OciError> {
     let root = crate::oci::state::Root::resolve(cli.root.as_deref())?;
-    crate::oci::exec_cmd::exec(
-        &root,
-        &id,
-        &crate::oci::exec_cmd::ExecArgs {
-            process,
-            detach,
-            pid_file,
-            console_socket,
-            tty,
-            cwd,
-            env,
-            user,
-            preserve_fds,
-            args,
-        },
-    )
+    crate::oci::exec_cmd::exec(&root, args)
 }
 
+/// Logging is set up only when asked for (`--debug` or `SRT_RUNC_LOG`): the subscriber
+/// allocates its registry up front, and start-up time is a feature.
 fn init_logging(debug: bool) {
     let env = std::env::var("SRT_RUNC_LOG").ok();
     if !debug && env.is_none() {

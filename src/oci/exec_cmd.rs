@@ -11,25 +11,46 @@ use crate::linux::exec::{self, ExecOutcome, ExecRequest};
 use crate::{plan, policy};
 use std::path::PathBuf;
 
-/// `exec` flags.
-#[derive(Debug, Default)]
+/// `exec` flags (runc's names), parsed by the CLI.
+#[derive(Debug, Default, clap::Args)]
 pub struct ExecArgs {
+    /// JSON OCI process to run (instead of COMMAND).
+    #[arg(short = 'p', long, value_name = "FILE")]
     pub process: Option<PathBuf>,
+    /// Return once the process runs (its pid goes to --pid-file).
+    #[arg(short = 'd', long)]
     pub detach: bool,
+    #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
+    #[arg(long = "console-socket", value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
     pub tty: bool,
+    /// Working directory inside the container.
+    #[arg(long)]
     pub cwd: Option<PathBuf>,
+    /// KEY=VALUE added to the environment (repeatable).
+    #[arg(short = 'e', long)]
     pub env: Vec<String>,
-    /// `uid[:gid]`.
+    /// uid[:gid] inside the container.
+    #[arg(short = 'u', long)]
     pub user: Option<String>,
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// The container.
+    pub id: String,
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub args: Vec<String>,
 }
 
 /// Runs the exec; returns the exit status to use (0 when detached).
-pub fn exec(root: &Root, id: &str, a: &ExecArgs) -> Result<i32, OciError> {
-    let (dir, st) = root.load(id)?;
+pub fn exec(root: &Root, a: &ExecArgs) -> Result<i32, OciError> {
+    let (dir, st) = root.load(&a.id)?;
     match st.status(&dir) {
         Status::Running | Status::Created => {}
         Status::Paused => return Err(OciError::Other("cannot exec in a paused container".into())),

@@ -95,6 +95,26 @@ impl Podman {
         self.cmd(args).output().unwrap()
     }
 
+    /// `podman run --rm EXTRA… IMAGE CMD…`; also checks that srt-runc's state of the
+    /// container (its id from `--cidfile`) is gone afterwards.
+    pub fn run_rm(&self, extra: &[&str], cmd: &[&str]) -> Output {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cidfile = self.dir.join(format!("cid-{n}"));
+        let mut args = vec!["run", "--rm", "--cidfile", cidfile.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        let o = self.run(&args);
+        if let Ok(id) = std::fs::read_to_string(&cidfile) {
+            assert!(
+                !self.state.join(id.trim()).exists(),
+                "srt-runc state of {id} left behind"
+            );
+        }
+        o
+    }
+
     /// Saves the image as an OCI archive (for containerd).
     pub fn save_oci(&self, to: &Path) {
         ok(&self.run(&[
