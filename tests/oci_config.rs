@@ -137,3 +137,45 @@ fn namespaced_sysctls_are_set_inside_only() {
         );
     }
 }
+
+#[test]
+fn devices_are_bound_from_the_host() {
+    for user in users() {
+        let s = Scratch::new("oci-devices", user);
+        let b = busybox_bundle_with(
+            &s,
+            user,
+            &["ls", "-l", "/dev/fuse", "/dev/xfuse"],
+            false,
+            |c| {
+                c["linux"]["devices"] = json!([
+                    {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
+                    // Another name for the same node: found under the host's /dev.
+                    {"path": "/dev/xfuse", "type": "c", "major": 10, "minor": 229}
+                ]);
+            },
+        );
+        let rt = Rt::new(&s, user);
+        let out = run_to_end(&rt, &b, "d1", &s);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for l in lines {
+            assert!(
+                l.starts_with('c') && l.contains("10,") && l.contains("229"),
+                "{l}"
+            );
+        }
+        let cfg = b.join("config.json");
+        let mut c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+        c["linux"]["devices"] =
+            json!([{"path": "/dev/nothere", "type": "c", "major": 250, "minor": 250}]);
+        std::fs::write(&cfg, c.to_string()).unwrap();
+        let (code, err) = rt.create(&b, "d2", &[], &s.join("o2"));
+        assert_eq!(code, 1);
+        assert!(
+            err.contains("linux.devices[0]") && err.contains("has no node on the host"),
+            "{err}"
+        );
+    }
+}

@@ -201,6 +201,19 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
             }
         }
     };
+    for (dest, source) in &policy.devices {
+        mounts.push(MountStep {
+            dest: dest.clone(),
+            kind: StepKind::Bind {
+                source: source.clone(),
+                recursive: false,
+                readonly: false,
+                flags: vec!["nosuid".into(), "noexec".into()],
+                propagation: None,
+            },
+            origin: "linux.devices".into(),
+        });
+    }
     set_env(&mut process, "SANDBOX_RUNTIME", "1");
     if process.env_var("PATH").is_none() {
         set_env(&mut process, "PATH", crate::policy::DEFAULT_PATH);

@@ -58,6 +58,10 @@ pub struct Policy {
     /// `linux.sysctl`, validated as namespaced (net.*, IPC and mqueue keys).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctl: BTreeMap<String, String>,
+    /// `linux.devices`: container path → the host node with the same type and number,
+    /// bound in (mknod is refused inside a user namespace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<(PathBuf, PathBuf)>,
 }
 
 /// One OCI mount, validated.

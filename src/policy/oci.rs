@@ -307,6 +307,7 @@ fn build_policy(
             .collect()
     };
     let sysctl = sysctls(linux, &join_namespaces, file)?;
+    let devices = devices(linux, file)?;
     let uid_mappings = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
     let gid_mappings = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
 
@@ -329,7 +330,72 @@ fn build_policy(
         uid_mappings,
         gid_mappings,
         sysctl,
+        devices,
     })
+}
+
+/// `linux.devices`: each must exist on the host as the same kind of node with the same
+/// numbers (at the same path, or found under /dev), since it is bound in, not created.
+fn devices(
+    linux: Option<&oci_spec::runtime::Linux>,
+    file: &str,
+) -> Result<Vec<(PathBuf, PathBuf)>> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    for (i, d) in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = format!("linux.devices[{i}]");
+        let dest = d.path();
+        if !dest.is_absolute() {
+            return Err(Error::config(
+                file,
+                format!("{field}.path"),
+                format!("{} is not absolute", dest.display()),
+            ));
+        }
+        let kind = d.typ().as_str().to_string();
+        let want = libc::makedev(d.major() as u32, d.minor() as u32);
+        let matches = |p: &Path| {
+            std::fs::metadata(p).is_ok_and(|m| {
+                let ft = m.file_type();
+                let same_kind = match kind.as_str() {
+                    "c" | "u" => ft.is_char_device(),
+                    "b" => ft.is_block_device(),
+                    "p" => ft.is_fifo(),
+                    _ => false,
+                };
+                same_kind && (kind == "p" || m.rdev() == want)
+            })
+        };
+        let source = if matches(dest) {
+            Some(dest.to_path_buf())
+        } else {
+            std::fs::read_dir("/dev")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| matches(p))
+        };
+        let Some(source) = source else {
+            return Err(Error::config(
+                file,
+                field,
+                format!(
+                    "{} ({kind} {}:{}) has no node on the host; srt-runc binds host device nodes (mknod is refused in a user namespace)",
+                    dest.display(),
+                    d.major(),
+                    d.minor()
+                ),
+            ));
+        };
+        out.push((super::normalize(dest), source));
+    }
+    Ok(out)
 }
 
 /// `linux.sysctl`: only keys that belong to the container's own namespaces (its

@@ -260,6 +260,7 @@ pub fn sandbox_policy(
         uid_mappings: Vec::new(),
         gid_mappings: Vec::new(),
         sysctl: Default::default(),
+        devices: Vec::new(),
     })
 }
 
