@@ -95,8 +95,8 @@ impl Podman {
         self.cmd(args).output().unwrap()
     }
 
-    /// `podman run --rm EXTRA… IMAGE CMD…`; also checks that srt-runc's state of the
-    /// container (its id from `--cidfile`) is gone afterwards.
+    /// `podman run --rm EXTRA… IMAGE CMD…`; also checks that srt-runc's state and the
+    /// cgroups of the container (its id from `--cidfile`) are gone afterwards.
     pub fn run_rm(&self, extra: &[&str], cmd: &[&str]) -> Output {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -107,10 +107,17 @@ impl Podman {
         args.extend_from_slice(cmd);
         let o = self.run(&args);
         if let Ok(id) = std::fs::read_to_string(&cidfile) {
+            let id = id.trim();
             assert!(
-                !self.state.join(id.trim()).exists(),
+                !self.state.join(id).exists(),
                 "srt-runc state of {id} left behind"
             );
+            for h in ["pids", "memory", "freezer", "unified"] {
+                let cg = Path::new("/sys/fs/cgroup")
+                    .join(h)
+                    .join(format!("libpod_parent/libpod-{id}"));
+                assert!(!cg.exists(), "{} left behind", cg.display());
+            }
         }
         o
     }
