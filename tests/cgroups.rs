@@ -40,14 +40,6 @@ fn all_hierarchies(rel: &str) -> Vec<PathBuf> {
     v
 }
 
-/// Edits `bundle/config.json` in place.
-fn rewrite(bundle: &Path, tweak: impl FnOnce(&mut serde_json::Value)) {
-    let p = bundle.join("config.json");
-    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-    tweak(&mut c);
-    std::fs::write(&p, serde_json::to_vec(&c).unwrap()).unwrap();
-}
-
 /// Removes, even when a test failed half-way, what it may have left: its containers
 /// (`delete --force`) and then its cgroup parent in every hierarchy.
 struct Cleanup<'a> {

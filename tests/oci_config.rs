@@ -74,19 +74,18 @@ fn uid_and_gid_mappings_from_the_config() {
         );
 
         // The process user must be mapped; an unprivileged caller maps only itself.
-        let cfg = b.join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-        c["process"]["user"] = json!({"uid": 70000, "gid": 0});
-        std::fs::write(&cfg, c.to_string()).unwrap();
+        rewrite(&b, |c| {
+            c["process"]["user"] = json!({"uid": 70000, "gid": 0});
+        });
         let (code, err) = rt.create(&b, "m2", &[], &s.join("o2"));
         assert_eq!(code, 1);
         assert!(err.contains("is not mapped by linux.uidMappings"), "{err}");
         if !user.is_root() {
-            c["process"]["user"] = json!({"uid": 0, "gid": 0});
-            c["linux"]["uidMappings"] =
-                json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-            std::fs::write(&cfg, c.to_string()).unwrap();
+            rewrite(&b, |c| {
+                c["process"]["user"] = json!({"uid": 0, "gid": 0});
+                c["linux"]["uidMappings"] =
+                    json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            });
             let (code, err) = rt.create(&b, "m3", &[], &s.join("o3"));
             assert_eq!(code, 1);
             assert!(err.contains("can map only its own id"), "{err}");
@@ -124,11 +123,9 @@ fn namespaced_sysctls_are_set_inside_only() {
         assert_eq!(host("net/ipv4/ping_group_range"), ping, "host untouched");
         assert_eq!(host("kernel/shmmax"), shm, "host untouched");
 
-        let cfg = b.join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-        c["linux"]["sysctl"] = json!({"kernel.panic": "0"});
-        std::fs::write(&cfg, c.to_string()).unwrap();
+        rewrite(&b, |c| {
+            c["linux"]["sysctl"] = json!({"kernel.panic": "0"});
+        });
         let (code, err) = rt.create(&b, "s2", &[], &s.join("o2"));
         assert_eq!(code, 1);
         assert!(
@@ -165,12 +162,10 @@ fn devices_are_bound_from_the_host() {
                 "{l}"
             );
         }
-        let cfg = b.join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
-        c["linux"]["devices"] =
-            json!([{"path": "/dev/nothere", "type": "c", "major": 250, "minor": 250}]);
-        std::fs::write(&cfg, c.to_string()).unwrap();
+        rewrite(&b, |c| {
+            c["linux"]["devices"] =
+                json!([{"path": "/dev/nothere", "type": "c", "major": 250, "minor": 250}]);
+        });
         let (code, err) = rt.create(&b, "d2", &[], &s.join("o2"));
         assert_eq!(code, 1);
         assert!(

@@ -186,24 +186,8 @@ enum Cmd {
     },
     /// Change the container's cgroup resources.
     Update {
-        /// JSON LinuxResources from FILE, or `-` for stdin.
-        #[arg(short = 'r', long, value_name = "FILE")]
-        resources: Option<String>,
-        /// Memory limit in bytes.
-        #[arg(long)]
-        memory: Option<i64>,
-        /// Maximum number of processes.
-        #[arg(long = "pids-limit")]
-        pids_limit: Option<i64>,
-        /// CPU shares (relative weight).
-        #[arg(long = "cpu-shares")]
-        cpu_shares: Option<u64>,
-        /// CPU CFS quota in microseconds per period.
-        #[arg(long = "cpu-quota")]
-        cpu_quota: Option<i64>,
-        /// CPU CFS period in microseconds.
-        #[arg(long = "cpu-period")]
-        cpu_period: Option<u64>,
+        #[command(flatten)]
+        flags: crate::oci::cgroup_cmds::UpdateFlags,
         id: String,
     },
     /// Write a starter config.json (`--rootless` for an unprivileged user).
@@ -436,26 +420,7 @@ fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
             print!("{}", cgroup_cmds::ps(&root()?, &id, &format, &ps_args)?);
             Ok(())
         }
-        Cmd::Update {
-            resources,
-            memory,
-            pids_limit,
-            cpu_shares,
-            cpu_quota,
-            cpu_period,
-            id,
-        } => cgroup_cmds::update(
-            &root()?,
-            &id,
-            &cgroup_cmds::UpdateFlags {
-                resources,
-                memory,
-                pids_limit,
-                cpu_shares,
-                cpu_quota,
-                cpu_period,
-            },
-        ),
+        Cmd::Update { flags, id } => cgroup_cmds::update(&root()?, &id, &flags),
         Cmd::List { format, quiet } => {
             print!("{}", lc::list(&root()?, &format, quiet)?);
             Ok(())

@@ -103,14 +103,26 @@ fn filter_ps(text: &str, pids: &[i32]) -> Result<String, OciError> {
     Ok(out)
 }
 
-/// Per-field `update` flags (runc's names); they override the `--resources` file.
-#[derive(Debug, Default)]
+/// `update` flags (runc's names); the per-field ones override the `--resources` file.
+#[derive(Debug, Default, clap::Args)]
 pub struct UpdateFlags {
+    /// JSON LinuxResources from FILE, or `-` for stdin.
+    #[arg(short = 'r', long, value_name = "FILE")]
     pub resources: Option<String>,
+    /// Memory limit in bytes.
+    #[arg(long)]
     pub memory: Option<i64>,
+    /// Maximum number of processes.
+    #[arg(long = "pids-limit")]
     pub pids_limit: Option<i64>,
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-shares")]
     pub cpu_shares: Option<u64>,
+    /// CPU CFS quota in microseconds per period.
+    #[arg(long = "cpu-quota")]
     pub cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds.
+    #[arg(long = "cpu-period")]
     pub cpu_period: Option<u64>,
 }
 

@@ -190,3 +190,11 @@ pub fn recv_fd(sock: &std::os::unix::net::UnixStream) -> (String, std::os::fd::O
     let name = String::from_utf8(buf[..n].to_vec()).unwrap();
     (name, unsafe { OwnedFd::from_raw_fd(fds[0]) })
 }
+
+/// Edits `bundle/config.json` in place.
+pub fn rewrite(bundle: &Path, tweak: impl FnOnce(&mut Value)) {
+    let p = bundle.join("config.json");
+    let mut c: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    tweak(&mut c);
+    std::fs::write(&p, serde_json::to_vec(&c).unwrap()).unwrap();
+}
