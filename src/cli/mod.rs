@@ -276,7 +276,11 @@ pub fn main() -> i32 {
             Ok(code) => code,
             Err(e) => {
                 log.error(&e.to_string());
-                1
+                if matches!(e, crate::oci::OciError::ExecStopped) {
+                    255
+                } else {
+                    1
+                }
             }
         };
     }

@@ -54,9 +54,7 @@ pub fn exec(root: &Root, a: &ExecArgs) -> Result<i32, OciError> {
     match st.status(&dir) {
         Status::Running | Status::Created => {}
         Status::Paused => return Err(OciError::Other("cannot exec in a paused container".into())),
-        Status::Stopped => {
-            return Err(OciError::Other("cannot exec in a stopped container".into()))
-        }
+        Status::Stopped => return Err(OciError::ExecStopped),
     }
     let mut policy = policy::oci::load_bundle(&st.bundle)?;
     match &a.process {

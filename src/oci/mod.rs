@@ -31,6 +31,9 @@ pub enum OciError {
     /// containerd's `checkKillError` maps this to "process already finished".
     #[error("container not running")]
     NotRunning,
+    /// runc exits 255 for this one (observed), not 1.
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
     #[error("cannot delete container {0} that is not stopped: {1}")]
     DeleteNotStopped(String, &'static str),
     /// Rendered as Go's errors read (`open x: no such file or directory`): podman maps
