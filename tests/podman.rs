@@ -109,6 +109,11 @@ fn podman_networks_bridge_and_none() {
     );
     let o = p.run_rm(&[], &["ip", "-4", "addr", "show", "eth0"]);
     assert!(ok(&o).contains("inet 10.88."), "{}", stdout(&o));
+    // exec joins that netns too (as root, before the container's user namespace).
+    ok(&p.run(&["run", "-d", "--name", "b1", IMAGE, "sleep", "1000"]));
+    let o = p.run(&["exec", "b1", "cat", "/proc/net/dev"]);
+    assert!(devs(&o).contains(&"eth0".to_string()), "{}", stdout(&o));
+    ok(&p.run(&["rm", "--force", "--time", "0", "b1"]));
 }
 
 #[test]
