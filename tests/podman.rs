@@ -8,6 +8,19 @@ use common::engines::{Podman, IMAGE};
 use common::*;
 use std::path::Path;
 
+/// Deletes podman's default bridge on drop when the test created it.
+struct RemoveBridge(bool);
+
+impl Drop for RemoveBridge {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = std::process::Command::new("ip")
+                .args(["link", "del", "cni-podman0"])
+                .status();
+        }
+    }
+}
+
 const NONE: &[&str] = &["--network", "none"];
 
 #[test]
@@ -89,6 +102,9 @@ fn podman_detached_exec_pause_stop_rm() {
 
 #[test]
 fn podman_networks_bridge_and_none() {
+    // netavark creates podman's bridge on first use; one this test made is removed.
+    let bridge = Path::new("/sys/class/net/cni-podman0");
+    let _bridge = RemoveBridge(!bridge.exists());
     let s = Scratch::new("podman-net", root_user());
     let p = Podman::new(&s);
     let devs = |o: &std::process::Output| -> Vec<String> {

@@ -140,6 +140,28 @@ impl Drop for Podman {
     /// with the scratch directory.
     fn drop(&mut self) {
         let _ = self.run(&["rm", "--all", "--force", "--time", "0"]);
+        // conmon starts `podman container cleanup` on its own when a container exits;
+        // let those finish before the storage goes, or they write into it again.
+        let ours = self.dir.to_string_lossy().into_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline && podman_running_on(&ours) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = std::fs::remove_dir_all(&self.runroot);
     }
+}
+
+/// Whether a podman or conmon process works on the storage under `dir`.
+fn podman_running_on(dir: &str) -> bool {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            e.file_name() != me.as_str()
+                && std::fs::read(e.path().join("cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(dir))
+                    .unwrap_or(false)
+        })
 }
