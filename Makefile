@@ -22,7 +22,7 @@ RELEASE_CARGO = RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO)
 RELEASE_BIN  := target/$(HOST_TRIPLE)/release/srt-runc
 DEBUG_BIN    := target/debug/srt-runc
 TEST_USER    := srt-runc-test
-DEB_PKGS     := bubblewrap busybox-static runc hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
+DEB_PKGS     := bubblewrap busybox-static runc podman conmon containerd hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
 SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo

@@ -118,6 +118,35 @@ fn main() {
                 c
             }),
         });
+        // The OCI lifecycle as engines drive it, create + start + delete -f, on the
+        // same bundle for both runtimes (one shell per sample on both sides).
+        for (name, bin, root) in [
+            (
+                "srt-runc create+start+delete",
+                srt.display().to_string(),
+                "/run/srt-runc-bench-srt",
+            ),
+            (
+                "runc create+start+delete",
+                "/usr/sbin/runc".to_string(),
+                "/run/srt-runc-bench-runc",
+            ),
+        ] {
+            let rb = runc_bundle.clone();
+            cases.push(Case {
+                name,
+                cmd: Box::new(move |i| {
+                    let id = format!("bench-lc-{}-{i}", std::process::id());
+                    let r = format!("{bin} --root {root}");
+                    let mut c = Command::new("/bin/sh");
+                    c.arg("-c").arg(format!(
+                        "{r} create --bundle {b} {id} && {r} start {id} && {r} delete -f {id}",
+                        b = rb.display()
+                    ));
+                    c
+                }),
+            });
+        }
     } else {
         missing.push("runc (needs root, runc and busybox-static)");
     }
@@ -145,6 +174,19 @@ fn main() {
             label: format!("start: srt-runc / {}", c.name),
             value: base.as_secs_f64() / median(&samples[k]).as_secs_f64(),
             target,
+            higher_is_better: false,
+            unit: "x".into(),
+        });
+    }
+    let lifecycle = |n: &str| cases.iter().position(|c| c.name == n);
+    if let (Some(a), Some(b)) = (
+        lifecycle("srt-runc create+start+delete"),
+        lifecycle("runc create+start+delete"),
+    ) {
+        scores.push(report::Score {
+            label: "OCI create+start+delete: srt-runc / runc".into(),
+            value: median(&samples[a]).as_secs_f64() / median(&samples[b]).as_secs_f64(),
+            target: 0.5,
             higher_is_better: false,
             unit: "x".into(),
         });

@@ -474,8 +474,8 @@ fn nothing_leaves_the_sandbox_except_through_the_proxy() {
 fn host_loopback_is_reachable_only_as_an_allowed_literal_through_the_proxy() {
     let up = upstream();
     let np = up.netprobe();
-    let port = host_loopback_server("host-loopback-service\n");
-    let other = host_loopback_server("other-host-service\n");
+    let port = http_server("host-loopback-service\n");
+    let other = http_server("other-host-service\n");
     let http_403 = format!("{DENIED_BODY}\ncode=403 x-proxy-error=blocked-by-allowlist\nrc=0\n");
     let direct = [
         case(
@@ -536,7 +536,7 @@ fn host_loopback_is_reachable_only_as_an_allowed_literal_through_the_proxy() {
 #[test]
 fn an_allowed_name_resolving_to_loopback_is_refused() {
     let up = upstream();
-    let port = host_loopback_server("must-not-be-reached\n");
+    let port = http_server("must-not-be-reached\n");
     let http_403 = format!("{DENIED_BODY}\ncode=403 x-proxy-error=blocked-by-allowlist\nrc=0\n");
     let cases = [
         case(

@@ -191,6 +191,29 @@ enum Cmd {
         #[arg(short = 'q', long)]
         quiet: bool,
     },
+    /// Run another process in a running container, confined like its command.
+    #[cfg(target_os = "linux")]
+    Exec(crate::oci::exec_cmd::ExecArgs),
+    /// Freeze every process of the container (cgroup freezer).
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// The container's processes: `--format json` prints host pids, `table` runs `ps`.
+    Ps {
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        id: String,
+        /// Arguments for `ps` (table format; default `-ef`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Change the container's cgroup resources.
+    #[cfg(target_os = "linux")]
+    Update {
+        #[command(flatten)]
+        flags: crate::oci::cgroup_cmds::UpdateFlags,
+        id: String,
+    },
     /// Write a starter config.json (`--rootless` for an unprivileged user).
     Spec {
         /// Directory to write config.json into (default: the current directory).
@@ -276,6 +299,20 @@ pub fn main() -> i32 {
         let _ = <Cli as clap::CommandFactory>::command().print_help();
         return 1;
     };
+    #[cfg(target_os = "linux")]
+    if let Cmd::Exec(args) = &cmd {
+        return match exec(&cli, args) {
+            Ok(code) => code,
+            Err(e) => {
+                log.error(&e.to_string());
+                if matches!(e, crate::oci::OciError::ExecStopped) {
+                    255
+                } else {
+                    1
+                }
+            }
+        };
+    }
     if is_lifecycle(&cmd) {
         return match lifecycle(&cli, cmd) {
             Ok(()) => 0,
@@ -300,7 +337,7 @@ fn version_text() -> String {
         "srt-runc version {}\ncommit: {}\nspec: {}\n",
         env!("CARGO_PKG_VERSION"),
         option_env!("SRT_RUNC_COMMIT").unwrap_or("unknown"),
-        crate::oci::state::OCI_VERSION
+        crate::oci::OCI_VERSION
     )
 }
 
@@ -366,7 +403,20 @@ fn is_lifecycle(cmd: &Cmd) -> bool {
             | Cmd::List { .. }
             | Cmd::Spec { .. }
             | Cmd::Features
-    )
+            | Cmd::Pause { .. }
+            | Cmd::Resume { .. }
+            | Cmd::Ps { .. }
+    ) || is_linux_only(cmd)
+}
+
+#[cfg(target_os = "linux")]
+fn is_linux_only(cmd: &Cmd) -> bool {
+    matches!(cmd, Cmd::Update { .. })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_linux_only(_cmd: &Cmd) -> bool {
+    false
 }
 
 /// The runc-compatible lifecycle needs Linux namespaces; elsewhere it says so (exit 1).
@@ -380,7 +430,7 @@ fn lifecycle(_cli: &Cli, _cmd: Cmd) -> Result<(), crate::oci::OciError> {
 /// The runc-compatible subcommands; every error exits 1.
 #[cfg(target_os = "linux")]
 fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
-    use crate::oci::{lifecycle as lc, spec_cmd, state::Root};
+    use crate::oci::{cgroup_cmds, lifecycle as lc, spec_cmd, state::Root};
     let root = || Root::resolve(cli.root.as_deref());
     match cmd {
         Cmd::Create {
@@ -411,6 +461,17 @@ fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
             lc::kill(&root()?, &id, sig, all)
         }
         Cmd::Delete { force, id } => lc::delete(&root()?, &id, force),
+        Cmd::Pause { id } => cgroup_cmds::pause(&root()?, &id),
+        Cmd::Resume { id } => cgroup_cmds::resume(&root()?, &id),
+        Cmd::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            print!("{}", cgroup_cmds::ps(&root()?, &id, &format, &ps_args)?);
+            Ok(())
+        }
+        Cmd::Update { flags, id } => cgroup_cmds::update(&root()?, &id, &flags),
         Cmd::List { format, quiet } => {
             print!("{}", lc::list(&root()?, &format, quiet)?);
             Ok(())
@@ -428,6 +489,13 @@ fn lifecycle(cli: &Cli, cmd: Cmd) -> Result<(), crate::oci::OciError> {
         }
         _ => unreachable!("not a lifecycle command"),
     }
+}
+
+/// `exec`: like the other lifecycle commands, but its status is the process's.
+#[cfg(target_os = "linux")]
+fn exec(cli: &Cli, args: &crate::oci::exec_cmd::ExecArgs) -> Result<i32, crate::oci::OciError> {
+    let root = crate::oci::state::Root::resolve(cli.root.as_deref())?;
+    crate::oci::exec_cmd::exec(&root, args)
 }
 
 /// Logging is set up only when asked for (`--debug` or `SRT_RUNC_LOG`): the subscriber

@@ -12,7 +12,7 @@
 //! ([`Created::detach`]), waiting for its acknowledgement before exiting.
 
 use super::init::{self, Detached, InitArgs};
-use super::supervisor::{clone_error, seccomp_programs, status_code, Pty, NS_FLAGS};
+use super::supervisor::{clone_error, join_by_path, seccomp_programs, status_code, Pty, NS_FLAGS};
 use super::sync::{self, Channel, Msg};
 use super::{idmap, sys};
 use crate::error::{Context, Error, Result};
@@ -23,11 +23,18 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 /// Caller choices for a detached init.
-pub struct CreateOptions {
+pub struct CreateOptions<'a> {
     /// The exec fifo opened read-write; the init blocks reading it until `start`.
     pub start_fifo: OwnedFd,
     /// `--preserve-fds N`.
     pub preserve_fds: u32,
+    /// The container's cgroup (already created): the init is moved into it before it
+    /// starts its setup, and unshares its cgroup namespace only then, so that the
+    /// namespace's root is the container's cgroup.
+    pub cgroup: Option<&'a super::cgroup::Cgroup>,
+    /// Runs with the init's pid once its namespaces and cgroup exist and before it
+    /// sets anything up (the `prestart`/`createRuntime` hooks); an error kills it.
+    pub before_setup: Option<&'a dyn Fn(i32) -> Result<()>>,
 }
 
 /// A set-up init blocked before "go"; drop it without [`Created::detach`] to kill it.
@@ -40,10 +47,12 @@ pub struct Created {
     pub console: Option<(OwnedFd, PathBuf)>,
     /// Released ([`Created::detach`]) or already collected: nothing to kill on drop.
     done: bool,
+    /// The proxy listeners the init created in its netns (a `"sandbox".network` policy).
+    pub listeners: Vec<OwnedFd>,
 }
 
 /// Clones the init, writes its id maps and waits until its setup is complete.
-pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
+pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     let programs = seccomp_programs(plan)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
@@ -52,7 +61,13 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
         None
     };
     // SAFETY: `create` has started no threads.
-    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
+    let flags = if opts.cgroup.is_some() {
+        NS_FLAGS & !(libc::CLONE_NEWCGROUP as u64)
+    } else {
+        NS_FLAGS
+    };
+    let flags = join_by_path(plan, flags)?;
+    let forked = unsafe { sys::clone_pidfd(flags) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
             drop(sup_chan);
@@ -65,6 +80,7 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
                 detached: Some(Detached {
                     start_fifo: opts.start_fifo.as_raw_fd(),
                     preserve_fds: opts.preserve_fds,
+                    unshare_cgroup: opts.cgroup.is_some(),
                 }),
                 handshake: false,
             })
@@ -87,24 +103,92 @@ pub fn create(plan: &Plan, opts: CreateOptions) -> Result<Created> {
         chan: Some(sup_chan),
         console,
         done: false,
+        listeners: Vec::new(),
     };
     idmap::write(pid, &plan.id_maps)?;
+    if let Some(cg) = opts.cgroup {
+        cg.join(pid)
+            .map_err(|e| Error::SetupMsg(format!("moving the container into its cgroup: {e}")))?;
+    }
+    if let Some(f) = opts.before_setup {
+        f(pid)?;
+    }
     let chan = created.chan.as_ref().expect("channel present");
     chan.send(&Msg::Go)
         .step(|| "starting the sandbox init".into())?;
-    match chan.recv().step(|| "waiting for the sandbox init".into())? {
-        Msg::Ready => Ok(created),
-        Msg::Fail { code, message } => {
-            created.reap();
-            Err(Error::Reported { code, message })
-        }
-        _ => {
-            let status = created.reap();
-            Err(Error::SetupMsg(format!(
-                "the sandbox init exited during setup (status {status})"
-            )))
+    loop {
+        match chan.recv().step(|| "waiting for the sandbox init".into())? {
+            Msg::Ready => return Ok(created),
+            Msg::Listeners(fds) => created.listeners = fds,
+            Msg::Fail { code, message } => {
+                created.reap();
+                return Err(Error::Reported { code, message });
+            }
+            _ => {
+                let status = created.reap();
+                return Err(Error::SetupMsg(format!(
+                    "the sandbox init exited during setup (status {status})"
+                )));
+            }
         }
     }
+}
+
+/// Forks the container's filtering proxy: it serves the listeners the init created in
+/// the container's netns, stays in the host's, and lives exactly as long as the init
+/// (it watches the init's pidfd). It is a child of `create`, so it stays below the
+/// caller's subreaper, and it holds none of the caller's stdio (an engine waits for EOF
+/// on the container's output pipes). Returns its pid.
+pub fn spawn_proxy(plan: &Plan, created: &mut Created) -> Result<i32> {
+    let crate::plan::NetworkPlan::Proxy { settings, .. } = &plan.network else {
+        return Ok(0);
+    };
+    let config = super::supervisor::proxy_config(plan, settings, &Default::default())?;
+    let listeners = std::mem::take(&mut created.listeners);
+    // SAFETY: `create` is single-threaded; the child starts its threads after the fork.
+    match unsafe { nix::unistd::fork() }.step(|| "forking the proxy".into())? {
+        nix::unistd::ForkResult::Parent { child } => Ok(child.as_raw()),
+        nix::unistd::ForkResult::Child => {
+            let code = proxy_main(listeners, config, &created.pidfd);
+            unsafe { libc::_exit(code) }
+        }
+    }
+}
+
+fn proxy_main(listeners: Vec<OwnedFd>, config: crate::proxy::ProxyConfig, init: &OwnedFd) -> i32 {
+    let null = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        Ok(f) => f,
+        Err(_) => return 1,
+    };
+    for fd in 0..3 {
+        let _ = sys::dup2(null.as_raw_fd(), fd);
+    }
+    drop(null);
+    let mut keep: Vec<i32> = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    keep.push(init.as_raw_fd());
+    if super::init::close_fds_except(&keep).is_err() {
+        return 1;
+    }
+    let _ = nix::unistd::setsid();
+    let listeners = listeners
+        .into_iter()
+        .map(std::net::TcpListener::from)
+        .collect();
+    let Ok(proxy) = crate::proxy::spawn(listeners, config) else {
+        return 1;
+    };
+    let mut pfd = libc::pollfd {
+        fd: init.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    while unsafe { libc::poll(&mut pfd, 1, -1) } <= 0 {}
+    proxy.shutdown();
+    0
 }
 
 impl Created {

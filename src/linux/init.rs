@@ -65,6 +65,9 @@ pub struct Detached {
     pub start_fifo: RawFd,
     /// `--preserve-fds N`: fds 3..3+N stay open (without close-on-exec) in the command.
     pub preserve_fds: u32,
+    /// Cloned without a cgroup namespace: the supervisor moved us into the container's
+    /// cgroup before "go", and the namespace is unshared after it, rooted there.
+    pub unshare_cgroup: bool,
 }
 
 /// Entry point of the init; never returns.
@@ -116,6 +119,29 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         Msg::Go => {}
         _ => unsafe { libc::_exit(125) },
     }
+    if let Some((uid, gid)) = plan.id_maps.become_ids {
+        if a.may_setgroups {
+            nix::unistd::setgroups(&[]).step(|| "clearing supplementary groups".into())?;
+        }
+        let (u, g) = (
+            nix::unistd::Uid::from_raw(uid),
+            nix::unistd::Gid::from_raw(gid),
+        );
+        nix::unistd::setresgid(g, g, g)
+            .step(|| format!("setresgid({gid}) in the user namespace"))?;
+        nix::unistd::setresuid(u, u, u)
+            .step(|| format!("setresuid({uid}) in the user namespace"))?;
+    }
+    if a.detached.is_some_and(|d| d.unshare_cgroup) {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .step(|| "unshare(CLONE_NEWCGROUP)".into())?;
+    }
+    // Sysctls through the host's /proc, before the new root (whose /proc/sys may be
+    // read-only): net.* and the IPC keys resolve to the namespaces of the writer, ours.
+    for (k, v) in &plan.sysctl {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&path, v).step(|| format!("setting sysctl {k} = {v:?} ({path})"))?;
+    }
     if let Some(slave) = a.pty_slave {
         for fd in 0..3 {
             super::sys::dup2(slave, fd).step(|| "attaching the terminal".into())?;
@@ -127,7 +153,11 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
 
     // 3. Network: loopback, then the proxy listeners, created here so that they live in
     //    the sandbox's netns; their fds go to the supervisor's proxy over the channel.
-    net::loopback_up()?;
+    // A network namespace joined by path belongs to whoever prepared it (podman's
+    // netavark has configured it, and we hold no capability over it).
+    if !plan.join_namespaces.iter().any(|(k, _)| k == "network") {
+        net::loopback_up()?;
+    }
     if let crate::plan::NetworkPlan::Proxy { listen, .. } = &plan.network {
         let fds = net::create_listeners(listen)?;
         a.chan

@@ -4,8 +4,10 @@
 //! `init` is the child side, where the whole setup order is written out in one function.
 
 pub mod caps;
+pub mod cgroup;
 pub mod check;
 pub mod detached;
+pub mod exec;
 pub mod idmap;
 pub mod init;
 pub mod landlock;

@@ -123,6 +123,8 @@ fn open_sources(plan: &Plan) -> Result<HashMap<PathBuf, OwnedFd>> {
             StepKind::Bind { source, .. } => want.push(source.clone()),
             StepKind::DevNodes => want.extend(DEVICES.iter().map(|d| Path::new("/dev").join(d))),
             StepKind::Mask { dir: false } => want.push(PathBuf::from("/dev/null")),
+            // The fallback when sysfs cannot be mounted (a joined netns, see `apply`).
+            StepKind::Sysfs { .. } => want.push(PathBuf::from("/sys")),
             _ => {}
         }
     }
@@ -135,7 +137,7 @@ fn open_sources(plan: &Plan) -> Result<HashMap<PathBuf, OwnedFd>> {
                 out.insert(p, fd);
             }
             // /dev/tty is absent when the caller has no terminal; skip it like other runtimes.
-            Err(_) if p == Path::new("/dev/tty") => {}
+            Err(_) if p == Path::new("/dev/tty") || p == Path::new("/sys") => {}
             Err(e) => {
                 return Err(Error::setup(
                     format!("opening mount source {}", p.display()),
@@ -356,16 +358,27 @@ impl Ctx {
     }
 
     fn fs_mount(&self, fstype: &str, dest: &Path, flags: MsFlags, data: &str) -> Result<()> {
+        self.try_fs_mount(fstype, dest, flags, data)?
+            .step(|| format!("mounting {fstype} on {}", dest.display()))
+    }
+
+    /// The mount(2) itself; the outer error is about the target, the inner the mount's.
+    fn try_fs_mount(
+        &self,
+        fstype: &str,
+        dest: &Path,
+        flags: MsFlags,
+        data: &str,
+    ) -> Result<nix::Result<()>> {
         let target = self.target(dest, Node::Dir)?;
         let data = if data.is_empty() { None } else { Some(data) };
-        mount(
+        Ok(mount(
             Some(fstype),
             &sys::fd_path(target.as_raw_fd()),
             Some(fstype),
             flags,
             data,
-        )
-        .step(|| format!("mounting {fstype} on {}", dest.display()))
+        ))
     }
 
     fn apply(&mut self, index: usize, step: &MountStep) -> Result<()> {
@@ -427,7 +440,25 @@ impl Ctx {
                     | MsFlags::MS_NODEV
                     | MsFlags::MS_NOEXEC
                     | ms_flags(*readonly, &[]);
-                self.fs_mount("sysfs", dest, f, "")?
+                match (
+                    self.try_fs_mount("sysfs", dest, f, "")?,
+                    self.sources.get(Path::new("/sys")),
+                ) {
+                    (Ok(()), _) => {}
+                    // sysfs may only be mounted by the owner of the current netns; in a
+                    // netns joined by path (podman's bridge network) the host's /sys,
+                    // bound read-only, stands in, as other runtimes do when rootless.
+                    (Err(nix::errno::Errno::EPERM), Some(host)) => {
+                        let flags = ["nosuid", "nodev", "noexec"].map(String::from);
+                        self.bind_fd(host, dest, true, true, &flags, Node::Dir)?
+                    }
+                    (Err(e), _) => {
+                        return Err(Error::setup(
+                            format!("mounting sysfs on {}", dest.display()),
+                            e,
+                        ))
+                    }
+                }
             }
             StepKind::Devpts { data } => self.fs_mount(
                 "devpts",

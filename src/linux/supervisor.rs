@@ -26,6 +26,35 @@ pub(super) const NS_FLAGS: u64 = (libc::CLONE_NEWUSER
     | libc::CLONE_NEWUTS
     | libc::CLONE_NEWCGROUP) as u64;
 
+/// Joins the plan's namespaces given by path in this (single-threaded) process, so the
+/// clone inherits them, and returns `flags` without them. Done from the host side
+/// because a namespace owned by the host's user namespace (podman's netns) cannot be
+/// joined from inside the sandbox's new user namespace.
+pub(super) fn join_by_path(plan: &Plan, mut flags: u64) -> Result<u64> {
+    for (kind, path) in &plan.join_namespaces {
+        let flag = match kind.as_str() {
+            "network" => libc::CLONE_NEWNET,
+            "ipc" => libc::CLONE_NEWIPC,
+            "uts" => libc::CLONE_NEWUTS,
+            other => {
+                return Err(Error::SetupMsg(format!(
+                    "joining a {other} namespace by path is not supported"
+                )))
+            }
+        };
+        let f = std::fs::File::open(path)
+            .step(|| format!("opening the {kind} namespace {}", path.display()))?;
+        if unsafe { libc::setns(f.as_raw_fd(), flag) } != 0 {
+            return Err(Error::setup(
+                format!("joining the {kind} namespace {}", path.display()),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        flags &= !(flag as u64);
+    }
+    Ok(flags)
+}
+
 /// Compiles the plan's seccomp programs (before the clone, so errors surface early and
 /// the init does no compiling).
 pub fn seccomp_programs(plan: &Plan) -> Result<Vec<BpfProgram>> {
@@ -167,7 +196,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         .step(|| "signalfd".into())?;
 
     // SAFETY: the supervisor has started no threads (the proxy runtime comes later).
-    let forked = unsafe { sys::clone_pidfd(NS_FLAGS) }.map_err(clone_error)?;
+    let flags = join_by_path(plan, NS_FLAGS)?;
+    let forked = unsafe { sys::clone_pidfd(flags) }.map_err(clone_error)?;
     let (pid, pidfd) = match forked {
         sys::Forked::Child => {
             drop(sup_chan);

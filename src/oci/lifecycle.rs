@@ -7,7 +7,8 @@
 //! never has to open a host path after Landlock is applied.
 
 use super::state::{self, Root, State, Status, EXEC_FIFO};
-use super::{console, OciError};
+use super::{console, hooks, OciError};
+use crate::linux::cgroup::{self, Cgroup};
 use crate::linux::{detached, sys};
 use crate::{plan, policy};
 use std::io::Write;
@@ -45,7 +46,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     let raw = read_raw_config(&bundle)?;
     let policy = policy::oci::load_bundle(&bundle)?;
     let plan = plan::build(&policy, plan::Caller::current())?;
-    refuse_unsupported(&plan, &raw)?;
+    refuse_unsupported(&plan)?;
     let socket = match (&a.console_socket, plan.process.terminal) {
         (Some(p), true) => Some(console::connect(p)?),
         (None, true) => {
@@ -61,8 +62,21 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         (None, false) => None,
     };
 
+    let hooks: Option<oci_spec::runtime::Hooks> = raw
+        .get("hooks")
+        .map(|h| {
+            serde_json::from_value(h.clone())
+                .map_err(|e| OciError::Other(format!("{}: hooks: {e}", plan.origin)))
+        })
+        .transpose()?;
+    if let Some(h) = &hooks {
+        hooks::check_supported(h, &plan.origin)?;
+    }
+    let annotations = annotations(&raw);
     let dir = root.create_container_dir(id)?;
     let mut guard = DirGuard(Some(dir.clone()));
+    // Declared before the init (`created`), so on failure the init dies first.
+    let mut cgroup = CgroupGuard(container_cgroup(id, &raw)?);
     let fifo_path = dir.join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| OciError::io(format!("creating {}", fifo_path.display()), e))?;
@@ -76,15 +90,41 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         .map_err(|e| OciError::io(format!("opening {}", fifo_path.display()), e))?
         .into();
 
+    let mount_ns = std::cell::RefCell::new(Vec::new());
     let mut created = detached::create(
         &plan,
         detached::CreateOptions {
             start_fifo: fifo,
             preserve_fds: a.preserve_fds,
+            cgroup: cgroup.0.as_ref(),
+            before_setup: Some(&|pid| {
+                let Some(h) = &hooks else { return Ok(()) };
+                if h.create_container().as_ref().is_some_and(|l| !l.is_empty()) {
+                    // Opened now: once set up, the init is not dumpable and an
+                    // unprivileged caller could no longer open its namespaces.
+                    let ns = hooks::container_mount_ns(pid)
+                        .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
+                    *mount_ns.borrow_mut() = ns;
+                }
+                let state = hooks::state_json(id, "creating", pid, &bundle, &annotations);
+                for (kind, list) in [
+                    ("prestart", h.prestart()),
+                    ("createRuntime", h.create_runtime()),
+                ] {
+                    hooks::run(kind, list.as_deref().unwrap_or_default(), &state, &[])
+                        .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
+                }
+                Ok(())
+            }),
         },
     )?;
+    if let Some(list) = hooks.as_ref().and_then(|h| h.create_container().as_ref()) {
+        let state = hooks::state_json(id, "creating", created.pid, &bundle, &annotations);
+        hooks::run("createContainer", list, &state, &mount_ns.borrow())?;
+    }
     let (_, start_time) = state::proc_stat(created.pid)
         .ok_or_else(|| OciError::Other("the container init exited right after its setup".into()))?;
+    detached::spawn_proxy(&plan, &mut created)?;
     if let (Some(sock), Some((master, slave))) = (&socket, created.console.take()) {
         console::send_master(sock, &master, &slave)?;
     }
@@ -99,9 +139,11 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         rootfs: plan.root.clone(),
         created: super::time::rfc3339_nanos(std::time::SystemTime::now()),
         owner: state::owner_name(uid),
-        annotations: annotations(&raw),
+        annotations,
         rootless: uid != 0,
         started: false,
+        cgroup: cgroup.0.clone(),
+        hooks,
     };
     st.save(&dir)?;
     if let Some(p) = &a.pid_file {
@@ -111,8 +153,67 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     }
     created.detach()?;
     guard.0 = None;
+    cgroup.0 = None;
     tracing::debug!(id, pid = st.pid, "container created");
     Ok(())
+}
+
+/// Removes a half-created container's cgroup unless disarmed.
+struct CgroupGuard(Option<Cgroup>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let _ = c.destroy();
+        }
+    }
+}
+
+/// Creates the container's cgroup (`linux.cgroupsPath`, default: the id under the
+/// caller's own cgroup) and applies `linux.resources`. A rootless caller usually may not
+/// create cgroups: then the container runs without one, unless it asked for resources.
+fn container_cgroup(id: &str, raw: &serde_json::Value) -> Result<Option<Cgroup>, OciError> {
+    let linux: Option<oci_spec::runtime::Linux> = raw
+        .get("linux")
+        .and_then(|l| serde_json::from_value(l.clone()).ok());
+    let resources = linux.as_ref().and_then(|l| l.resources().clone());
+    let path = linux.as_ref().and_then(|l| l.cgroups_path().clone());
+    let mut cg = cgroup::resolve(&cgroup::hierarchies(), path.as_deref(), id)
+        .map_err(|e| OciError::Other(e.to_string()))?;
+    let rootless = !nix::unistd::geteuid().is_root();
+    match cg.create() {
+        Ok(()) => {}
+        Err(cgroup::CgroupError::Io { source, .. })
+            if rootless
+                && resources.is_none()
+                && matches!(
+                    source.raw_os_error(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            let _ = cg.destroy();
+            tracing::debug!("rootless container without a cgroup: {source}");
+            return Ok(None);
+        }
+        Err(e) => {
+            let _ = cg.destroy();
+            let hint = if rootless {
+                "; an unprivileged caller cannot create cgroups here: remove linux.resources"
+            } else {
+                ""
+            };
+            return Err(OciError::Other(format!(
+                "creating the container cgroup: {e}{hint}"
+            )));
+        }
+    }
+    if let Some(r) = &resources {
+        if let Err(e) = cg.apply(r) {
+            let _ = cg.destroy();
+            return Err(OciError::Other(format!("{e}")));
+        }
+    }
+    Ok(Some(cg))
 }
 
 fn read_raw_config(bundle: &Path) -> Result<serde_json::Value, OciError> {
@@ -137,13 +238,7 @@ fn annotations(raw: &serde_json::Value) -> std::collections::BTreeMap<String, St
 }
 
 /// What this slice of the lifecycle cannot do yet: refused loudly rather than ignored.
-fn refuse_unsupported(plan: &plan::Plan, raw: &serde_json::Value) -> Result<(), OciError> {
-    if matches!(plan.network, plan::NetworkPlan::Proxy { .. }) {
-        return Err(OciError::Other(format!(
-            "{}: sandbox.network (the filtering proxy) is not yet supported with create/start; use run",
-            plan.origin
-        )));
-    }
+fn refuse_unsupported(plan: &plan::Plan) -> Result<(), OciError> {
     if !plan.placeholders.is_empty() {
         return Err(OciError::Other(format!(
             "{}: protected paths that do not exist yet (placeholders for {}) are not yet supported with create/start; use run",
@@ -151,22 +246,12 @@ fn refuse_unsupported(plan: &plan::Plan, raw: &serde_json::Value) -> Result<(), 
             plan.placeholders[0].0.display()
         )));
     }
-    let hooks = raw.get("hooks").and_then(|h| h.as_object());
-    if hooks.is_some_and(|h| {
-        h.values()
-            .any(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-    }) {
-        return Err(OciError::Other(format!(
-            "{}: hooks are not yet supported by srt-runc; remove them",
-            plan.origin
-        )));
-    }
     Ok(())
 }
 
 /// An exclusive `flock` on the container directory: `start`, `kill` and `delete` of one
 /// container never interleave.
-fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, OciError> {
+pub(crate) fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, OciError> {
     let f = std::fs::File::open(dir).map_err(|e| OciError::io("locking the container", e))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| OciError::io("locking the container", e))
@@ -178,7 +263,7 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
     let _lock = lock(&dir)?;
     match st.status(&dir) {
         Status::Stopped => return Err(OciError::StartStopped),
-        Status::Running => return Err(OciError::AlreadyRunning),
+        Status::Running | Status::Paused => return Err(OciError::AlreadyRunning),
         Status::Created => {}
     }
     let fifo_path = dir.join(EXEC_FIFO);
@@ -200,7 +285,20 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
     fifo.write_all(b"0")
         .map_err(|e| OciError::io("releasing the container init", e))?;
     st.started = true;
-    st.save(&dir)
+    st.save(&dir)?;
+    if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
+        let state = hooks::state_json(id, "running", st.pid, &st.bundle, &st.annotations);
+        if let Err(e) = hooks::run("poststart", list, &state, &[]) {
+            warn(&e);
+        }
+    }
+    Ok(())
+}
+
+/// Hook failures after the command started do not undo anything: they are reported.
+fn warn(e: &OciError) {
+    tracing::warn!("{e}");
+    eprintln!("srt-runc: warning: {e}");
 }
 
 /// `state`: runc's JSON, pretty-printed.
@@ -251,8 +349,7 @@ pub fn kill(root: &Root, id: &str, signal: i32, all: bool) -> Result<(), OciErro
         };
     };
     if all {
-        // No cgroup yet: the container's processes are those in its pid namespace.
-        for pid in pids_in_namespace_of(st.pid) {
+        for pid in container_pids(&st) {
             if pid != st.pid {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
@@ -265,6 +362,25 @@ pub fn kill(root: &Root, id: &str, signal: i32, all: bool) -> Result<(), OciErro
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(OciError::NotRunning),
         Err(e) => Err(OciError::io(format!("sending signal {signal} to {id}"), e)),
+    }
+}
+
+/// Host pids of the container's processes: its cgroup's, or without one, those in its
+/// pid namespace.
+pub(crate) fn container_pids(st: &State) -> Vec<i32> {
+    match &st.cgroup {
+        Some(cg) => cg.pids(),
+        // The namespace link of a not yet started (non-dumpable) init is unreadable to
+        // an unprivileged caller: then the init is all there is.
+        None if st.alive() => {
+            let pids = pids_in_namespace_of(st.pid);
+            if pids.is_empty() {
+                vec![st.pid]
+            } else {
+                pids
+            }
+        }
+        None => Vec::new(),
     }
 }
 
@@ -320,12 +436,32 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
     };
     let _lock = lock(&dir)?;
     match st.status(&dir) {
-        Status::Running if !force => {
-            return Err(OciError::DeleteNotStopped(id.to_string(), "running"))
+        s @ (Status::Running | Status::Paused) if !force => {
+            return Err(OciError::DeleteNotStopped(id.to_string(), s.as_str()))
         }
         // runc deletes a created container without --force (containerd relies on it).
+        Status::Paused => {
+            if let Some(cg) = &st.cgroup {
+                // A frozen init cannot die: kill, then thaw so the kill is delivered.
+                if let Some(fd) = init_pidfd(&st) {
+                    let _ = sys::pidfd_send_signal(&fd, libc::SIGKILL);
+                }
+                let _ = cg.freeze(false);
+            }
+            kill_and_wait(&st)?
+        }
         Status::Running | Status::Created => kill_and_wait(&st)?,
         Status::Stopped => {}
+    }
+    if let Some(cg) = &st.cgroup {
+        // Also kills what is left (exec'd processes, daemons of the container).
+        cg.destroy().map_err(|e| OciError::Other(e.to_string()))?;
+    }
+    if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
+        let state = hooks::state_json(id, "stopped", 0, &st.bundle, &st.annotations);
+        if let Err(e) = hooks::run("poststop", list, &state, &[]) {
+            warn(&e);
+        }
     }
     std::fs::remove_dir_all(&dir)
         .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))

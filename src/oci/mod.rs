@@ -6,13 +6,23 @@
 //! `reference/oci-runtime-cli.md`). Every error here makes the CLI exit 1.
 
 #[cfg(target_os = "linux")]
+pub mod cgroup_cmds;
+#[cfg(target_os = "linux")]
 pub mod console;
+#[cfg(target_os = "linux")]
+pub mod exec_cmd;
+#[cfg(target_os = "linux")]
+pub mod hooks;
 #[cfg(target_os = "linux")]
 pub mod lifecycle;
 #[cfg(target_os = "linux")]
 pub mod spec_cmd;
+#[cfg(target_os = "linux")]
 pub mod state;
 pub mod time;
+
+/// The runtime-spec version srt-runc implements (state JSON, `spec`, `features`, `--version`).
+pub const OCI_VERSION: &str = "1.0.2";
 
 /// Lifecycle errors; the `Display` text of the runc-compatible ones is what callers match.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +41,14 @@ pub enum OciError {
     /// containerd's `checkKillError` maps this to "process already finished".
     #[error("container not running")]
     NotRunning,
+    /// runc exits 255 for this one (observed), not 1.
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
     #[error("cannot delete container {0} that is not stopped: {1}")]
     DeleteNotStopped(String, &'static str),
-    #[error("{step}: {source}")]
+    /// Rendered as Go's errors read (`open x: no such file or directory`): podman maps
+    /// those exact phrases to exit codes 126/127.
+    #[error("{step}: {}", go_style(.source))]
     Io {
         step: String,
         #[source]
@@ -44,6 +59,20 @@ pub enum OciError {
     Engine(#[from] crate::error::Error),
     #[error("{0}")]
     Other(String),
+}
+
+/// An OS error as Go prints it: lower-case, without Rust's "(os error N)".
+pub fn go_style(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 impl OciError {

@@ -133,14 +133,15 @@ pub fn write_spec(bundle: &Path, rootless: bool) -> Result<(), OciError> {
 }
 
 /// `features`: the OCI runtime-spec "features" document, stating only what the engine
-/// does today (no hooks, no cgroups yet, no AppArmor/SELinux).
+/// does today (cgroupfs v1 and v2 without systemd; every hook but startContainer; no
+/// AppArmor/SELinux).
 pub fn features() -> Value {
     let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
     caps.sort();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
         "mountOptions": [
             "async", "atime", "bind", "defaults", "dev", "diratime", "exec", "noatime",
             "nodev", "nodiratime", "noexec", "nosuid", "nosymfollow", "private", "rbind",
@@ -150,7 +151,7 @@ pub fn features() -> Value {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "capabilities": caps,
-            "cgroup": {"v1": false, "v2": false, "systemd": false, "systemdUser": false},
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {
                 "enabled": true,
                 "actions": [

@@ -14,7 +14,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The spec version reported in `state` and `--version`.
-pub const OCI_VERSION: &str = "1.0.2";
+pub use super::OCI_VERSION;
 /// The fifo the created init waits on; `start` writes one byte and removes it.
 pub const EXEC_FIFO: &str = "exec.fifo";
 const STATE_FILE: &str = "state.json";
@@ -41,6 +41,13 @@ pub struct State {
     /// Set by `start` after it released the init; the fifo is the primary signal.
     #[serde(default)]
     pub started: bool,
+    /// The container's cgroup directories (none for a rootless container without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::linux::cgroup::Cgroup>,
+    /// config.json's hooks, kept for `start` (poststart) and `delete` (poststop), which
+    /// may run after the bundle is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// The lifecycle status, as runc reports it.
@@ -48,6 +55,7 @@ pub struct State {
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -56,6 +64,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -195,6 +204,9 @@ impl State {
     pub fn status(&self, dir: &Path) -> Status {
         if !self.alive() {
             return Status::Stopped;
+        }
+        if self.cgroup.as_ref().is_some_and(|c| c.is_frozen()) {
+            return Status::Paused;
         }
         if dir.join(EXEC_FIFO).exists() {
             Status::Created

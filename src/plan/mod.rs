@@ -40,6 +40,12 @@ pub struct Plan {
     pub hostname: Option<String>,
     pub domainname: Option<String>,
     pub network: NetworkPlan,
+    /// Namespaces joined by path (kind, file) before the clone instead of created.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub join_namespaces: Vec<(String, PathBuf)>,
+    /// Namespaced sysctls written by the init (key → value).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctl: std::collections::BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -60,6 +66,11 @@ pub struct IdMaps {
     pub gid: Vec<IdMap>,
     /// Write `deny` to `/proc/PID/setgroups` (required for unprivileged gid maps).
     pub deny_setgroups: bool,
+    /// The caller's own ids are not mapped (root caller, `linux.uidMappings` elsewhere):
+    /// the init takes these ids inside the namespace before anything else, or it would
+    /// be the unmapped overflow user for its whole setup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub become_ids: Option<(u32, u32)>,
 }
 
 /// One line of an id map: `inside outside count`.
@@ -173,6 +184,13 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
     let mut mounts = mounts;
     let network = match &policy.sandbox.network {
         None => NetworkPlan::Isolated,
+        Some(_) if policy.join_namespaces.iter().any(|(k, _)| k == "network") => {
+            return Err(Error::config(
+                &policy.origin,
+                "sandbox.network",
+                "the filtering proxy needs the sandbox's own network namespace, but linux.namespaces joins one by path; remove one of them",
+            ))
+        }
         Some(n) => {
             validate_network(policy, n)?;
             proxy_env(&mut process);
@@ -198,6 +216,19 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
             }
         }
     };
+    for (dest, source) in &policy.devices {
+        mounts.push(MountStep {
+            dest: dest.clone(),
+            kind: StepKind::Bind {
+                source: source.clone(),
+                recursive: false,
+                readonly: false,
+                flags: vec!["nosuid".into(), "noexec".into()],
+                propagation: None,
+            },
+            origin: "linux.devices".into(),
+        });
+    }
     set_env(&mut process, "SANDBOX_RUNTIME", "1");
     if process.env_var("PATH").is_none() {
         set_env(&mut process, "PATH", crate::policy::DEFAULT_PATH);
@@ -242,6 +273,8 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         hostname: policy.hostname.clone(),
         domainname: policy.domainname.clone(),
         network,
+        join_namespaces: policy.join_namespaces.clone(),
+        sysctl: policy.sysctl.clone(),
     })
 }
 
@@ -380,6 +413,9 @@ pub fn set_env(p: &mut ProcessSpec, key: &str, value: &str) {
 /// all the kernel allows without a setuid helper.
 fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
     let p = &policy.process;
+    if !policy.uid_mappings.is_empty() || !policy.gid_mappings.is_empty() {
+        return configured_id_maps(policy, caller);
+    }
     if caller.euid == 0 {
         let full = IdMap {
             inside: 0,
@@ -390,6 +426,7 @@ fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
             uid: vec![full],
             gid: vec![full],
             deny_setgroups: false,
+            become_ids: None,
         });
     }
     if !p.additional_gids.is_empty() {
@@ -411,6 +448,79 @@ fn id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
             count: 1,
         }],
         deny_setgroups: true,
+        become_ids: None,
+    })
+}
+
+/// `linux.uidMappings`/`gidMappings` (podman `--userns`, user-namespaced containers):
+/// written as given by a root caller. An unprivileged caller can only map its own ids
+/// (the kernel allows nothing more without a setuid helper such as newuidmap).
+fn configured_id_maps(policy: &Policy, caller: Caller) -> Result<IdMaps> {
+    let file = &policy.origin;
+    let conv = |field: &str, v: &[(u32, u32, u32)], own: u32| -> Result<Vec<IdMap>> {
+        if v.is_empty() {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                "missing: give uidMappings and gidMappings together",
+            ));
+        }
+        if v.len() > 340 {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                "more than 340 entries; the kernel accepts at most 340",
+            ));
+        }
+        let maps: Vec<IdMap> = v
+            .iter()
+            .map(|&(inside, outside, count)| IdMap {
+                inside,
+                outside,
+                count,
+            })
+            .collect();
+        if caller.euid != 0 && (maps.len() != 1 || maps[0].outside != own || maps[0].count != 1) {
+            return Err(Error::config(
+                file,
+                format!("linux.{field}"),
+                format!("an unprivileged caller can map only its own id ({{\"hostID\": {own}, \"size\": 1}}); remove the mappings or run as root"),
+            ));
+        }
+        Ok(maps)
+    };
+    let uid = conv("uidMappings", &policy.uid_mappings, caller.euid)?;
+    let gid = conv("gidMappings", &policy.gid_mappings, caller.egid)?;
+    let mapped = |maps: &[IdMap], id: u32| {
+        maps.iter()
+            .any(|m| id >= m.inside && (id - m.inside) < m.count)
+    };
+    let p = &policy.process;
+    if !mapped(&uid, p.uid) || !mapped(&gid, p.gid) {
+        return Err(Error::config(
+            file,
+            "process.user",
+            format!("uid {} / gid {} is not mapped by linux.uidMappings/gidMappings; map it or change the user", p.uid, p.gid),
+        ));
+    }
+    let outside = |maps: &[IdMap], id: u32| {
+        maps.iter()
+            .any(|m| id >= m.outside && id - m.outside < m.count)
+    };
+    let pick = |maps: &[IdMap]| {
+        if mapped(maps, 0) {
+            0
+        } else {
+            maps[0].inside
+        }
+    };
+    let become_ids = (!outside(&uid, caller.euid) || !outside(&gid, caller.egid))
+        .then(|| (pick(&uid), pick(&gid)));
+    Ok(IdMaps {
+        uid,
+        gid,
+        deny_setgroups: caller.euid != 0,
+        become_ids,
     })
 }
 

@@ -46,6 +46,22 @@ pub struct Policy {
     pub seccomp_profile: Option<oci_spec::runtime::LinuxSeccomp>,
     /// The `"sandbox"` section (srt schema + additions), paths already absolute.
     pub sandbox: SandboxSettings,
+    /// Namespaces to join instead of creating (`linux.namespaces[].path`): kind
+    /// (`network`, `ipc`, `uts`) and the namespace file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_namespaces: Vec<(String, PathBuf)>,
+    /// `linux.uidMappings` / `linux.gidMappings` as (container id, host id, size).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uid_mappings: Vec<(u32, u32, u32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gid_mappings: Vec<(u32, u32, u32)>,
+    /// `linux.sysctl`, validated as namespaced (net.*, IPC and mqueue keys).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
+    /// `linux.devices`: container path → the host node with the same type and number,
+    /// bound in (mknod is refused inside a user namespace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<(PathBuf, PathBuf)>,
 }
 
 /// One OCI mount, validated.

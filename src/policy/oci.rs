@@ -290,6 +290,198 @@ fn build_policy(
         .process()
         .as_ref()
         .ok_or_else(|| Error::config(file, "process", "missing; add a process with args"))?;
+    let process = process_spec(p, file, bundle, host_root)?;
+
+    let linux = spec.linux().as_ref();
+    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
+        v.into_iter().flatten().map(PathBuf::from).collect()
+    };
+    let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
+    let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
+    let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
+    let join_namespaces = join_namespaces(linux, file)?;
+    let maps = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<(u32, u32, u32)> {
+        m.into_iter()
+            .flatten()
+            .map(|m| (m.container_id(), m.host_id(), m.size()))
+            .collect()
+    };
+    let sysctl = sysctls(linux, &join_namespaces, file)?;
+    let devices = devices(linux, file)?;
+    let uid_mappings = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid_mappings = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
+
+    resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
+
+    Ok(Policy {
+        origin: file.to_string(),
+        base_dir: bundle.to_path_buf(),
+        root: root_path,
+        root_readonly: root.readonly().unwrap_or(false),
+        mounts,
+        process,
+        hostname: spec.hostname().clone(),
+        domainname: spec.domainname().clone(),
+        masked_paths,
+        readonly_paths,
+        seccomp_profile,
+        sandbox,
+        join_namespaces,
+        uid_mappings,
+        gid_mappings,
+        sysctl,
+        devices,
+    })
+}
+
+/// `linux.devices`: each must exist on the host as the same kind of node with the same
+/// numbers (at the same path, or found under /dev), since it is bound in, not created.
+fn devices(
+    linux: Option<&oci_spec::runtime::Linux>,
+    file: &str,
+) -> Result<Vec<(PathBuf, PathBuf)>> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    for (i, d) in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = format!("linux.devices[{i}]");
+        let dest = d.path();
+        if !dest.is_absolute() {
+            return Err(Error::config(
+                file,
+                format!("{field}.path"),
+                format!("{} is not absolute", dest.display()),
+            ));
+        }
+        let kind = d.typ().as_str().to_string();
+        let want = libc::makedev(d.major() as _, d.minor() as _);
+        let matches = |p: &Path| {
+            std::fs::metadata(p).is_ok_and(|m| {
+                let ft = m.file_type();
+                let same_kind = match kind.as_str() {
+                    "c" | "u" => ft.is_char_device(),
+                    "b" => ft.is_block_device(),
+                    "p" => ft.is_fifo(),
+                    _ => false,
+                };
+                same_kind && (kind == "p" || m.rdev() as i64 == want as i64)
+            })
+        };
+        let source = if matches(dest) {
+            Some(dest.to_path_buf())
+        } else {
+            std::fs::read_dir("/dev")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| matches(p))
+        };
+        let Some(source) = source else {
+            return Err(Error::config(
+                file,
+                field,
+                format!(
+                    "{} ({kind} {}:{}) has no node on the host; srt-runc binds host device nodes (mknod is refused in a user namespace)",
+                    dest.display(),
+                    d.major(),
+                    d.minor()
+                ),
+            ));
+        };
+        out.push((super::normalize(dest), source));
+    }
+    Ok(out)
+}
+
+/// `linux.sysctl`: only keys that belong to the container's own namespaces (its
+/// network, IPC and mqueue namespaces) can be set without changing the host's.
+fn sysctls(
+    linux: Option<&oci_spec::runtime::Linux>,
+    joined: &[(String, PathBuf)],
+    file: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let field = format!("linux.sysctl.{k}");
+        let ns = if k.starts_with("net.") {
+            "network"
+        } else if k.starts_with("kernel.shm")
+            || k.starts_with("kernel.msg")
+            || k == "kernel.sem"
+            || k.starts_with("fs.mqueue.")
+        {
+            "ipc"
+        } else {
+            return Err(Error::config(file, field, "not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*): it would change the host; remove it"));
+        };
+        if joined.iter().any(|(j, _)| j == ns) {
+            return Err(Error::config(file, field, format!("the {ns} namespace is joined by path and belongs to its creator; set the sysctl there")));
+        }
+        if k.contains("..") || k.contains('/') || v.contains('\n') {
+            return Err(Error::config(file, field, "malformed key or value"));
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    Ok(out)
+}
+
+/// `linux.namespaces` entries with a `path`: joined instead of created. srt-runc
+/// always creates every namespace itself; only those a container engine prepares for
+/// the container (network by podman, ipc/uts shared between containers) may be joined.
+fn join_namespaces(
+    linux: Option<&oci_spec::runtime::Linux>,
+    file: &str,
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    for (i, ns) in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(path) = ns.path() else { continue };
+        let kind = serde_json::to_value(ns.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        if !matches!(kind.as_str(), "network" | "ipc" | "uts") {
+            return Err(Error::config(
+                file,
+                format!("linux.namespaces[{i}].path"),
+                format!("joining an existing {kind} namespace is not supported by srt-runc (only network, ipc and uts); remove the path to get a new one"),
+            ));
+        }
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(Error::config(
+                file,
+                format!("linux.namespaces[{i}].path"),
+                format!("{}: {e}", path.display()),
+            ));
+        }
+        out.push((kind, path.clone()));
+    }
+    Ok(out)
+}
+
+/// `process` of config.json (or of `exec --process FILE`) → [`ProcessSpec`]: args
+/// present, cwd absolute (relative only with the host as root), rlimits within what can
+/// be set, capability names canonical.
+pub fn process_spec(
+    p: &oci_spec::runtime::Process,
+    file: &str,
+    bundle: &Path,
+    host_root: bool,
+) -> Result<ProcessSpec> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
     let args = p.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         return Err(Error::config(
@@ -386,31 +578,7 @@ fn build_policy(
             "process.noNewPrivileges=false is ignored: srt-runc always sets no_new_privs"
         );
     }
-
-    let linux = spec.linux().as_ref();
-    let paths = |v: Option<&Vec<String>>| -> Vec<PathBuf> {
-        v.into_iter().flatten().map(PathBuf::from).collect()
-    };
-    let masked_paths = paths(linux.and_then(|l| l.masked_paths().as_ref()));
-    let readonly_paths = paths(linux.and_then(|l| l.readonly_paths().as_ref()));
-    let seccomp_profile = linux.and_then(|l| l.seccomp().clone());
-
-    resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
-
-    Ok(Policy {
-        origin: file.to_string(),
-        base_dir: bundle.to_path_buf(),
-        root: root_path,
-        root_readonly: root.readonly().unwrap_or(false),
-        mounts,
-        process,
-        hostname: spec.hostname().clone(),
-        domainname: spec.domainname().clone(),
-        masked_paths,
-        readonly_paths,
-        seccomp_profile,
-        sandbox,
-    })
+    Ok(process)
 }
 
 /// Makes every filesystem entry of the sandbox section absolute (`~` → `$HOME`,

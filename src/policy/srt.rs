@@ -256,6 +256,11 @@ pub fn sandbox_policy(
         readonly_paths: Vec::new(),
         seccomp_profile: None,
         sandbox: settings,
+        join_namespaces: Vec::new(),
+        uid_mappings: Vec::new(),
+        gid_mappings: Vec::new(),
+        sysctl: Default::default(),
+        devices: Vec::new(),
     })
 }
 

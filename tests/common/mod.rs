@@ -274,6 +274,43 @@ pub fn ok(o: &Output) -> String {
     stdout(o)
 }
 
+/// The suite's root user; tests of host-wide machinery (cgroups, podman, containerd)
+/// run as root, as `make test` does.
+pub fn root_user() -> User {
+    let u = users()[0];
+    assert!(
+        u.is_root(),
+        "this test runs as root (make test runs as root)"
+    );
+    u
+}
+
+/// A host-side HTTP server on 127.0.0.1 answering every request with `body`; its port.
+pub fn http_server(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
 /// The host's mount table, for "nothing left behind" checks.
 pub fn host_mounts() -> String {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap()
@@ -342,6 +379,10 @@ pub fn host_mount_table() -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+#[allow(dead_code)]
+pub mod engines;
+#[allow(dead_code)]
+pub mod oci;
 #[allow(dead_code)]
 pub mod podman;
 

@@ -1,0 +1,407 @@
+//! Container cgroups through cgroupfs: resources written and enforced, the freezer
+//! (`pause`/`resume`, status `paused`), `ps`, `update`, `kill --all`, and nothing left
+//! behind after `delete` or a failed `create`. v1 is exercised through the lifecycle
+//! commands on this host's v1 hierarchies; v2 through the library on the host's cgroup2
+//! mount (which carries the freezer and hugetlb here).
+#![cfg(target_os = "linux")]
+
+mod common;
+use common::oci::*;
+use common::*;
+use serde_json::json;
+use srt_runc::linux::cgroup::{self, Version};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+const V1: &str = "/sys/fs/cgroup";
+
+/// A cgroup parent unique to this test run, e.g. `/srt-runc-test-123-res`.
+fn parent(tag: &str) -> String {
+    format!("/srt-runc-test-{}-{tag}", std::process::id())
+}
+
+fn read(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()))
+        .trim()
+        .to_string()
+}
+
+/// Every place a cgroup named `rel` could exist on this host.
+fn all_hierarchies(rel: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd",
+        "unified",
+    ]
+    .iter()
+    .map(|h| Path::new(V1).join(h).join(rel.trim_start_matches('/')))
+    .collect();
+    v.sort();
+    v
+}
+
+/// Removes, even when a test failed half-way, what it may have left: its containers
+/// (`delete --force`) and then its cgroup parent in every hierarchy.
+struct Cleanup<'a> {
+    rt: &'a Rt,
+    ids: &'a [&'a str],
+    top: String,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for id in self.ids {
+            let _ = self.rt.run(&["delete", "--force", id]);
+        }
+        for d in all_hierarchies(&self.top) {
+            if let Ok(entries) = std::fs::read_dir(&d) {
+                for e in entries.flatten() {
+                    if e.path().is_dir() {
+                        let _ = std::fs::remove_dir(e.path());
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir(&d);
+        }
+    }
+}
+
+fn nothing_left(rel: &str) {
+    for d in all_hierarchies(rel) {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+}
+
+#[test]
+fn resources_freezer_ps_update_and_cleanup() {
+    let user = root_user();
+    let s = Scratch::new("cg-res", user);
+    let top = parent("res");
+    let path = format!("{top}/c1");
+    let b = busybox_bundle_with(
+        &s,
+        user,
+        &["sh", "-c", "sleep 1000 & echo started; exec sleep 1000"],
+        false,
+        |c| {
+            c["linux"]["cgroupsPath"] = json!(path);
+            c["linux"]["resources"] = json!({
+                "memory": {"limit": 67108864},
+                "pids": {"limit": 50},
+                "cpu": {"shares": 512, "quota": 20000, "period": 100000},
+                "devices": [{"allow": false, "access": "rwm"}]
+            });
+        },
+    );
+    let rt = Rt::new(&s, user);
+    let _cleanup = Cleanup {
+        rt: &rt,
+        ids: &["c1"],
+        top: top.clone(),
+    };
+    let out = s.join("out");
+    let (code, err) = rt.create(&b, "c1", &[], &out);
+    assert_eq!(code, 0, "create: {err}");
+    let pid = rt.state("c1")["pid"].as_i64().unwrap();
+    let dir = |h: &str| Path::new(V1).join(h).join(path.trim_start_matches('/'));
+
+    // The resources are in the files, and the init is in every hierarchy (incl. the
+    // unified mirror) before it runs.
+    assert_eq!(read(dir("pids").join("pids.max")), "50");
+    assert_eq!(
+        read(dir("memory").join("memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(read(dir("cpu").join("cpu.shares")), "512");
+    assert_eq!(read(dir("cpu").join("cpu.cfs_quota_us")), "20000");
+    let devices = read(dir("devices").join("devices.list"));
+    assert!(devices.contains("c 1:3 rwm"), "{devices}");
+    assert!(
+        !devices.contains("a *:* rwm"),
+        "deny-all applied: {devices}"
+    );
+    for h in ["pids", "memory", "freezer", "cpuset", "unified"] {
+        let procs = read(dir(h).join("cgroup.procs"));
+        assert!(procs.lines().any(|l| l == pid.to_string()), "{h}: {procs}");
+    }
+
+    ok(&rt.run(&["start", "c1"]));
+    wait_for_text(&out, "started");
+    // Inside, the cgroup namespace is rooted at the container's cgroup.
+    let inside = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(inside.contains(&format!(":pids:{path}")), "{inside}");
+
+    // ps: both sleeps, by host pid.
+    let pids: Vec<i64> =
+        serde_json::from_str(&ok(&rt.run(&["ps", "--format", "json", "c1"]))).unwrap();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    assert!(pids.contains(&pid));
+    let table = ok(&rt.run(&["ps", "c1"]));
+    assert!(table.starts_with("UID"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.contains("sleep 1000")).count(),
+        2,
+        "{table}"
+    );
+
+    // pause/resume through the v1 freezer.
+    ok(&rt.run(&["pause", "c1"]));
+    assert_eq!(rt.state("c1")["status"], "paused");
+    assert_eq!(read(dir("freezer").join("freezer.state")), "FROZEN");
+    fails_with(&rt.run(&["delete", "c1"]), "that is not stopped: paused");
+    ok(&rt.run(&["resume", "c1"]));
+    assert_eq!(rt.state("c1")["status"], "running");
+    assert_eq!(read(dir("freezer").join("freezer.state")), "THAWED");
+    fails_with(&rt.run(&["resume", "c1"]), "container not paused");
+
+    // update: from a file, from stdin, and by flag.
+    let res = s.join("res.json");
+    std::fs::write(&res, r#"{"pids": {"limit": 20}}"#).unwrap();
+    ok(&rt.run(&["update", "--resources", res.to_str().unwrap(), "c1"]));
+    assert_eq!(read(dir("pids").join("pids.max")), "20");
+    let mut child = rt
+        .cmd(&["update", "--resources", "-", "c1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"memory": {"limit": 33554432}}"#)
+        .unwrap();
+    ok(&child.wait_with_output().unwrap());
+    assert_eq!(
+        read(dir("memory").join("memory.limit_in_bytes")),
+        "33554432"
+    );
+    ok(&rt.run(&["update", "--pids-limit", "30", "--cpu-shares", "256", "c1"]));
+    assert_eq!(read(dir("pids").join("pids.max")), "30");
+    assert_eq!(read(dir("cpu").join("cpu.shares")), "256");
+    fails_with(
+        &rt.run(&["update", "--resources", "/nonexistent.json", "c1"]),
+        "no such file or directory",
+    );
+
+    // Paused containers are deleted with --force too; everything goes, also the
+    // parent level this container created.
+    ok(&rt.run(&["pause", "c1"]));
+    ok(&rt.run(&["delete", "--force", "c1"]));
+    for p in pids {
+        wait_gone(p);
+    }
+    nothing_left(&top);
+    fails_with(&rt.run(&["pause", "c1"]), "container does not exist");
+}
+
+#[test]
+fn pids_limit_is_enforced_and_kill_all_uses_the_cgroup() {
+    let user = root_user();
+    let s = Scratch::new("cg-pids", user);
+    let top = parent("pids");
+    // The inner shell forks until the limit refuses (it then fails with "can't fork");
+    // the outer one goes on.
+    let script = "sh -c 'i=0; while [ $i -lt 8 ]; do sleep 1000 & i=$((i+1)); done' 2>&1; \
+                  echo forks-done; exec sleep 1000";
+    let b = busybox_bundle_with(&s, user, &["sh", "-c", script], false, |c| {
+        c["linux"]["cgroupsPath"] = json!(format!("{top}/c2"));
+        c["linux"]["resources"] = json!({"pids": {"limit": 4}});
+    });
+    let rt = Rt::new(&s, user);
+    let _cleanup = Cleanup {
+        rt: &rt,
+        ids: &["c2"],
+        top: top.clone(),
+    };
+    let out = s.join("out");
+    let (code, err) = rt.create(&b, "c2", &[], &out);
+    assert_eq!(code, 0, "create: {err}");
+    ok(&rt.run(&["start", "c2"]));
+    let text = wait_for_text(&out, "forks-done");
+    assert!(
+        text.contains("can't fork"),
+        "the shell must hit the pids limit: {text}"
+    );
+    let pids: Vec<i64> = serde_json::from_str(&ok(&rt.run(&["ps", "-f", "json", "c2"]))).unwrap();
+    // The init and the two sleeps that fit beside the inner shell.
+    assert_eq!(pids.len(), 3, "{pids:?}");
+    let events = read(
+        Path::new(V1)
+            .join("pids")
+            .join(top.trim_start_matches('/'))
+            .join("c2/pids.events"),
+    );
+    assert!(
+        events.starts_with("max ") && !events.ends_with(" 0"),
+        "pids.events counts refused forks: {events}"
+    );
+
+    ok(&rt.run(&["kill", "--all", "c2", "KILL"]));
+    for p in &pids {
+        wait_gone(*p);
+    }
+    rt.wait_status("c2", "stopped");
+    fails_with(&rt.run(&["pause", "c2"]), "container not running");
+    ok(&rt.run(&["delete", "c2"]));
+    nothing_left(&top);
+}
+
+/// Without `cgroupsPath` the cgroup is the id under the caller's own cgroup in each
+/// hierarchy (this host puts the test's memory cgroup below `/process_api/…`).
+#[test]
+fn default_path_is_relative_to_the_callers_cgroup() {
+    let user = root_user();
+    let s = Scratch::new("cg-rel", user);
+    let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+    let rt = Rt::new(&s, user);
+    let id = format!("srt-runc-rel-{}", std::process::id());
+    let (code, err) = rt.create(&b, &id, &[], &s.join("out"));
+    assert_eq!(code, 0, "create: {err}");
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mut checked = 0;
+    for line in own.lines() {
+        let parts: Vec<&str> = line.splitn(3, ':').collect();
+        if parts[1] != "memory" && parts[1] != "pids" {
+            continue;
+        }
+        let d = Path::new(V1)
+            .join(parts[1])
+            .join(parts[2].trim_start_matches('/'))
+            .join(&id);
+        assert!(d.is_dir(), "{}", d.display());
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+    ok(&rt.run(&["delete", &id]));
+    for line in own.lines() {
+        let parts: Vec<&str> = line.splitn(3, ':').collect();
+        if let Some(h) = ["memory", "pids", "freezer"]
+            .iter()
+            .find(|h| **h == parts[1])
+        {
+            let d = Path::new(V1)
+                .join(h)
+                .join(parts[2].trim_start_matches('/'))
+                .join(&id);
+            assert!(!d.exists(), "{} left behind", d.display());
+        }
+    }
+}
+
+#[test]
+fn failed_create_removes_its_cgroups() {
+    let user = root_user();
+    let s = Scratch::new("cg-fail", user);
+    let top = parent("fail");
+    let rt = Rt::new(&s, user);
+    let _cleanup = Cleanup {
+        rt: &rt,
+        ids: &["c3", "c4", "c5"],
+        top: top.clone(),
+    };
+    // hugetlb has no v1 hierarchy on this host: asking for it is an error that names
+    // the field; a controller that is absent but not asked for is fine (above).
+    let b = busybox_bundle_with(&s, user, &["true"], false, |c| {
+        c["linux"]["cgroupsPath"] = json!(format!("{top}/c3"));
+        c["linux"]["resources"] = json!({
+            "pids": {"limit": 10},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]
+        });
+    });
+    let (code, err) = rt.create(&b, "c3", &[], &s.join("out"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("linux.resources.hugepageLimits[0]"), "{err}");
+    nothing_left(&top);
+    assert!(!rt.root.join("c3").exists());
+
+    // A setup failure after the init was moved into its cgroup: same.
+    rewrite(&b, |c| {
+        c["process"]["args"] = json!(["/no/such/program"]);
+        c["linux"]["cgroupsPath"] = json!(format!("{top}/c4"));
+        c["linux"]["resources"] = json!({"pids": {"limit": 10}});
+    });
+    let (code, err) = rt.create(&b, "c4", &[], &s.join("out"));
+    assert_eq!(code, 1, "{err}");
+    nothing_left(&top);
+
+    // A systemd slice path is refused with what to use instead.
+    rewrite(&b, |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["linux"]["cgroupsPath"] = json!("system.slice:srt:c5");
+    });
+    let (code, err) = rt.create(&b, "c5", &[], &s.join("out"));
+    assert_eq!(code, 1);
+    assert!(err.contains("cgroupfs"), "{err}");
+}
+
+/// A rootless container has no cgroup (it may not create one here): it still runs,
+/// and the cgroup commands say why they cannot act.
+#[test]
+fn rootless_runs_without_a_cgroup() {
+    let user = unprivileged();
+    let s = Scratch::new("cg-rootless", user);
+    let b = busybox_bundle(&s, user, &["sleep", "1000"], false);
+    let rt = Rt::new(&s, user);
+    let (code, err) = rt.create(&b, "r1", &[], &s.join("out"));
+    assert_eq!(code, 0, "create: {err}");
+    fails_with(&rt.run(&["pause", "r1"]), "has no cgroup");
+    let pids: Vec<i64> = serde_json::from_str(&ok(&rt.run(&["ps", "-f", "json", "r1"]))).unwrap();
+    assert_eq!(pids, vec![rt.state("r1")["pid"].as_i64().unwrap()]);
+    ok(&rt.run(&["delete", "r1"]));
+
+    rewrite(&b, |c| {
+        c["linux"]["resources"] = json!({"pids": {"limit": 10}});
+    });
+    let (code, err) = rt.create(&b, "r2", &[], &s.join("out"));
+    assert_eq!(code, 1);
+    assert!(err.contains("remove linux.resources"), "{err}");
+}
+
+/// cgroup v2 through the library on the host's cgroup2 mount: directory creation with
+/// controller delegation, a resource write (hugetlb is the controller v2 holds here),
+/// the v2 freezer, and removal.
+#[test]
+fn cgroup_v2_freezer_and_resources() {
+    root_user();
+    let hs: Vec<_> = cgroup::hierarchies().into_iter().filter(|h| h.v2).collect();
+    assert_eq!(hs.len(), 1, "one cgroup2 mount: {hs:?}");
+    let top = parent("v2");
+    let mut cg = cgroup::resolve(&hs, Some(Path::new(&format!("{top}/c6"))), "c6").unwrap();
+    assert_eq!(cg.version, Version::V2);
+    cg.create().unwrap();
+    let dir = cg.dirs[""].clone();
+    assert!(dir.is_dir());
+    let res: oci_spec::runtime::LinuxResources =
+        serde_json::from_value(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}))
+            .unwrap();
+    cg.apply(&res).unwrap();
+    assert_eq!(read(dir.join("hugetlb.2MB.max")), "4194304");
+
+    let mut child = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    cg.join(pid).unwrap();
+    assert_eq!(cg.pids(), vec![pid]);
+    cg.freeze(true).unwrap();
+    assert!(cg.is_frozen());
+    assert!(read(dir.join("cgroup.events")).contains("frozen 1"));
+    cg.freeze(false).unwrap();
+    assert!(!cg.is_frozen());
+    assert!(read(dir.join("cgroup.events")).contains("frozen 0"));
+    cg.freeze(true).unwrap();
+    // destroy kills a frozen cgroup's processes, then removes what it created.
+    cg.destroy().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert!(!Path::new("/sys/fs/cgroup/unified")
+        .join(top.trim_start_matches('/'))
+        .exists());
+}

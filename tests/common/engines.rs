@@ -1,0 +1,167 @@
+//! podman with srt-runc as its runtime, in a private storage under a test's scratch
+//! directory (never the host's default storage), and a busybox image imported there.
+
+use super::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The image every engine test runs: busybox-static with its applets.
+pub const IMAGE: &str = "localhost/bb:latest";
+
+/// `podman` bound to one scratch directory.
+pub struct Podman {
+    pub dir: PathBuf,
+    /// srt-runc's state root: its default, as podman passes no `--root` (and does not
+    /// repeat `--runtime-flag`s in the cleanup process conmon starts).
+    pub state: PathBuf,
+    /// podman's runroot: a short path of its own (podman refuses one over 50 bytes).
+    runroot: PathBuf,
+}
+
+impl Podman {
+    /// Writes the containers.conf this host needs and imports the busybox image.
+    pub fn new(s: &Scratch) -> Podman {
+        let dir = s.join("podman");
+        std::fs::create_dir_all(&dir).unwrap();
+        // No CAP_SYS_RESOURCE here: podman's default rlimits cannot be set.
+        std::fs::write(
+            dir.join("containers.conf"),
+            "[containers]\n\
+             default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
+             [engine]\n\
+             cgroup_manager = \"cgroupfs\"\n\
+             events_logger = \"file\"\n\
+             runtime_supports_json = [\"crun\", \"runc\", \"srt-runc\"]\n",
+        )
+        .unwrap();
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = Podman {
+            state: PathBuf::from("/run/srt-runc"),
+            runroot: PathBuf::from(format!("/tmp/srtp-{}-{n}", std::process::id())),
+            dir,
+        };
+        let rootfs = p.dir.join("rootfs");
+        for d in ["bin", "proc", "dev", "sys", "tmp", "etc", "data"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy("/usr/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+        let list = Command::new("/usr/bin/busybox")
+            .arg("--list")
+            .output()
+            .unwrap();
+        for applet in String::from_utf8_lossy(&list.stdout).lines() {
+            if applet != "busybox" {
+                let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
+            }
+        }
+        let tar = p.dir.join("rootfs.tar");
+        let o = Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tar: {}", stderr(&o));
+        ok(&p.run(&["import", tar.to_str().unwrap(), IMAGE]));
+        p
+    }
+
+    /// `podman` with the private storage and srt-runc as the runtime.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let d = |x: &str| self.dir.join(x).to_str().unwrap().to_string();
+        let mut c = Command::new("podman");
+        c.env("CONTAINERS_CONF", d("containers.conf"))
+            .arg("--root")
+            .arg(d("storage"))
+            .arg("--runroot")
+            .arg(&self.runroot)
+            .arg("--tmpdir")
+            .arg(d("tmp"))
+            .arg("--storage-driver")
+            .arg("vfs")
+            .arg("--network-config-dir")
+            .arg(d("networks"))
+            .arg("--runtime")
+            .arg(srt_runc())
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// `podman run --rm EXTRA… IMAGE CMD…`; also checks that srt-runc's state and the
+    /// cgroups of the container (its id from `--cidfile`) are gone afterwards.
+    pub fn run_rm(&self, extra: &[&str], cmd: &[&str]) -> Output {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cidfile = self.dir.join(format!("cid-{n}"));
+        let mut args = vec!["run", "--rm", "--cidfile", cidfile.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        let o = self.run(&args);
+        if let Ok(id) = std::fs::read_to_string(&cidfile) {
+            let id = id.trim();
+            assert!(
+                !self.state.join(id).exists(),
+                "srt-runc state of {id} left behind"
+            );
+            for h in ["pids", "memory", "freezer", "unified"] {
+                let cg = Path::new("/sys/fs/cgroup")
+                    .join(h)
+                    .join(format!("libpod_parent/libpod-{id}"));
+                assert!(!cg.exists(), "{} left behind", cg.display());
+            }
+        }
+        o
+    }
+
+    /// Saves the image as an OCI archive (for containerd).
+    pub fn save_oci(&self, to: &Path) {
+        ok(&self.run(&[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            to.to_str().unwrap(),
+            IMAGE,
+        ]));
+    }
+}
+
+impl Drop for Podman {
+    /// Removes every container; the storage (vfs layers are plain directories) goes
+    /// with the scratch directory.
+    fn drop(&mut self) {
+        let _ = self.run(&["rm", "--all", "--force", "--time", "0"]);
+        // conmon starts `podman container cleanup` on its own when a container exits;
+        // let those finish before the storage goes, or they write into it again.
+        let ours = self.dir.to_string_lossy().into_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline && podman_running_on(&ours) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_dir_all(&self.runroot);
+    }
+}
+
+/// Whether a podman or conmon process works on the storage under `dir`.
+fn podman_running_on(dir: &str) -> bool {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            e.file_name() != me.as_str()
+                && std::fs::read(e.path().join("cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(dir))
+                    .unwrap_or(false)
+        })
+}

@@ -1,0 +1,230 @@
+//! `exec` into a running container: the process is in every namespace and the cgroup
+//! of the container, carries the same confinement (no_new_privs, capabilities, seccomp
+//! filters, Landlock domain), and the caller gets its output and exit status, its pid
+//! (`--detach --pid-file`) or its pty (`--console-socket`). As root and rootless.
+#![cfg(target_os = "linux")]
+
+mod common;
+use common::oci::*;
+use common::*;
+use serde_json::json;
+use std::io::Read;
+use std::os::unix::net::UnixListener;
+
+/// `/proc/PID/status` field.
+fn status_field(pid: i64, key: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
+fn ns_links(pid: &str) -> Vec<String> {
+    ["user", "mnt", "pid", "net", "ipc", "uts"]
+        .iter()
+        .map(|n| {
+            std::fs::read_link(format!("/proc/{pid}/ns/{n}"))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A started container running `sleep 1000`; returns its runtime handle and init pid.
+fn running(s: &Scratch, user: User, id: &str) -> (Rt, i64) {
+    let b = busybox_bundle(s, user, &["sleep", "1000"], false);
+    let rt = Rt::new(s, user);
+    let (code, err) = rt.create(&b, id, &[], &s.join("out"));
+    assert_eq!(code, 0, "{}: create: {err}", user.label());
+    ok(&rt.run(&["start", id]));
+    let pid = rt.state(id)["pid"].as_i64().unwrap();
+    (rt, pid)
+}
+
+#[test]
+fn exec_joins_the_container_and_returns_the_status() {
+    for user in users() {
+        let s = Scratch::new("exec-basic", user);
+        let (rt, init) = running(&s, user, "e1");
+
+        let o = rt.run(&["exec", "e1", "sh", "-c", "echo hi from $(hostname); exit 3"]);
+        assert_eq!(o.status.code(), Some(3), "{}: {}", user.label(), stderr(&o));
+        assert_eq!(stdout(&o), "hi from lifecycle\n");
+
+        // Same namespaces as the init, seen from inside.
+        let o = rt.run(&[
+            "exec",
+            "e1",
+            "sh",
+            "-c",
+            "for n in user mnt pid net ipc uts; do readlink /proc/self/ns/$n; done",
+        ]);
+        let inside: Vec<String> = ok(&o).lines().map(String::from).collect();
+        assert_eq!(inside, ns_links(&init.to_string()), "{}", user.label());
+
+        // --env, --cwd, args form on top of the container's process.
+        let o = rt.run(&[
+            "exec",
+            "--env",
+            "X=42",
+            "--cwd",
+            "/tmp",
+            "e1",
+            "sh",
+            "-c",
+            "echo $X $(pwd)",
+        ]);
+        assert_eq!(ok(&o), "42 /tmp\n");
+
+        // Errors with runc's phrases.
+        let o = rt.run(&["exec", "e1", "/no/such/program"]);
+        fails_with(&o, "no such file or directory");
+        ok(&rt.run(&["kill", "e1", "KILL"]));
+        rt.wait_status("e1", "stopped");
+        // runc's status for this one is 255.
+        let o = rt.run(&["exec", "e1", "true"]);
+        assert_eq!(o.status.code(), Some(255));
+        assert!(stderr(&o).contains("cannot exec in a stopped container"));
+        fails_with(
+            &rt.run(&["exec", "nope", "true"]),
+            "container does not exist",
+        );
+        ok(&rt.run(&["delete", "e1"]));
+    }
+}
+
+#[test]
+fn exec_detached_is_confined_like_the_container() {
+    for user in users() {
+        let s = Scratch::new("exec-detach", user);
+        let (rt, init) = running(&s, user, "e2");
+        let pid_file = s.join("exec.pid");
+        // The detached process keeps the runtime's stdio: not a pipe the test waits on.
+        let o = rt
+            .cmd(&[
+                "exec",
+                "--detach",
+                "--pid-file",
+                pid_file.to_str().unwrap(),
+                "e2",
+                "sleep",
+                "999",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(o.success());
+        let text = std::fs::read_to_string(&pid_file).unwrap();
+        assert!(
+            text.bytes().all(|b| b.is_ascii_digit()),
+            "no newline: {text:?}"
+        );
+        let pid: i64 = text.parse().unwrap();
+        assert_eq!(ns_links(&pid.to_string()), ns_links(&init.to_string()));
+        // The same seccomp programs, no_new_privs and (empty) capability sets.
+        for key in [
+            "Seccomp",
+            "Seccomp_filters",
+            "NoNewPrivs",
+            "CapEff",
+            "CapBnd",
+            "CapPrm",
+        ] {
+            assert_eq!(status_field(pid, key), status_field(init, key), "{key}");
+        }
+        assert_eq!(status_field(pid, "NoNewPrivs"), "1");
+        if user.is_root() {
+            let pids: Vec<i64> =
+                serde_json::from_str(&ok(&rt.run(&["ps", "--format", "json", "e2"]))).unwrap();
+            assert!(pids.contains(&pid) && pids.contains(&init), "{pids:?}");
+        }
+        // Its own Landlock domain (the scope keeps it from signalling processes outside
+        // it, even the container's PID 1, which has the same uid).
+        let o = rt.run(&["exec", "e2", "sh", "-c", "kill -0 1 2>&1; echo status=$?"]);
+        let out = ok(&o);
+        assert!(out.contains("status=1"), "{out}");
+        // seccomp: no new user namespaces from inside.
+        let o = rt.run(&[
+            "exec",
+            "e2",
+            "sh",
+            "-c",
+            "unshare -U true 2>&1; echo status=$?",
+        ]);
+        assert!(!ok(&o).contains("status=0"), "{}", stdout(&o));
+
+        ok(&rt.run(&["delete", "--force", "e2"]));
+        wait_gone(pid);
+    }
+}
+
+#[test]
+fn exec_process_file_with_a_console_socket() {
+    for user in users() {
+        let s = Scratch::new("exec-tty", user);
+        let (rt, _) = running(&s, user, "e3");
+        let sock_path = s.join("console.sock");
+        let listener = UnixListener::bind(&sock_path).unwrap();
+        chown(&sock_path, user);
+        let process = s.join("process.json");
+        std::fs::write(
+            &process,
+            serde_json::to_vec(&json!({
+                "terminal": true,
+                "args": ["sh", "-c", "test -t 0 && test -t 1 && echo is-a-tty; sleep 5"],
+                "cwd": "/",
+                "env": ["PATH=/bin"],
+                "user": {"uid": 0, "gid": 0}
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        chown(&process, user);
+        let pid_file = s.join("e.pid");
+        ok(&rt.run(&[
+            "exec",
+            "--process",
+            process.to_str().unwrap(),
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--console-socket",
+            sock_path.to_str().unwrap(),
+            "e3",
+        ]));
+        let (conn, _) = listener.accept().unwrap();
+        let (name, master) = recv_fd(&conn);
+        assert!(name.starts_with("/dev/pts/"), "{name}");
+        let mut f = std::fs::File::from(master);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&got).contains("is-a-tty") {
+            let n = f.read(&mut buf).unwrap();
+            assert!(n > 0, "pty closed: {:?}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        // A terminal without a console socket cannot detach.
+        let o = rt.run(&["exec", "--tty", "--detach", "e3", "true"]);
+        fails_with(&o, "console socket");
+        ok(&rt.run(&["delete", "--force", "e3"]));
+    }
+}
+
+#[test]
+fn exec_into_a_paused_container_is_refused() {
+    let user = root_user();
+    let s = Scratch::new("exec-paused", user);
+    let (rt, _) = running(&s, user, "e4");
+    ok(&rt.run(&["pause", "e4"]));
+    fails_with(
+        &rt.run(&["exec", "e4", "true"]),
+        "cannot exec in a paused container",
+    );
+    ok(&rt.run(&["resume", "e4"]));
+    assert_eq!(ok(&rt.run(&["exec", "e4", "echo", "back"])), "back\n");
+    ok(&rt.run(&["delete", "--force", "e4"]));
+}
