@@ -42,32 +42,12 @@ const RESIDUALS: &[(&str, &str)] = &[
         "netlink",
         "no network namespace, and NETLINK_ROUTE stays allowed (name resolution and interface listing use it): the host's interfaces and addresses are visible, read-only (CAP_NET_ADMIN is dropped)",
     ),
-    (
-        "fork-bomb",
-        "as root: RLIMIT_NPROC never binds uid 0 of the initial user namespace, and weaker mode has no pids cgroup",
-    ),
 ];
 
 /// Engine gaps: a technique that escapes in a mode where it must not, pending a fix
 /// (mode label, technique, why and what fixes it). Printed as `ESCAPED (gap)`; the test
 /// fails when one stops escaping, so the entry is removed with the fix.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "strong-root",
-        "fork-bomb",
-        "the sandbox's root is host uid 0, which RLIMIT_NPROC never binds; needs linux.resources.pids (a pids cgroup)",
-    ),
-    (
-        "oci-root",
-        "fork-bomb",
-        "the container's root is host uid 0, which RLIMIT_NPROC never binds; needs linux.resources.pids (a pids cgroup)",
-    ),
-    (
-        "oci-create-root",
-        "fork-bomb",
-        "the container's root is host uid 0, which RLIMIT_NPROC never binds; needs linux.resources.pids (a pids cgroup)",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// A technique the host kernel itself does not offer, so its control cannot escape.
 struct Unavailable {
@@ -505,6 +485,15 @@ impl Stage {
             cfg["process"]["user"] = json!({"uid": self.mode.user.uid, "gid": self.mode.user.gid});
         }
         cfg["process"]["rlimits"] = rlimits;
+        if self.mode.user.is_root() {
+            // RLIMIT_NPROC never binds host uid 0, which a root-run sandbox's uid 0 is:
+            // there the limit is a pids cgroup (an unprivileged caller cannot create one
+            // on this cgroup v1 host, and its RLIMIT_NPROC does bind).
+            if cfg.get("linux").is_none() {
+                cfg["linux"] = json!({});
+            }
+            cfg["linux"]["resources"] = json!({"pids": {"limit": NPROC}});
+        }
         write_bundle(&dir, &cfg);
         dir
     }

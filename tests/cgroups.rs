@@ -360,6 +360,80 @@ fn rootless_runs_without_a_cgroup() {
     assert!(err.contains("remove linux.resources"), "{err}");
 }
 
+/// `srt-runc run` (strong and weaker mode) honours `linux.cgroupsPath` and
+/// `linux.resources` like `create`: the sandbox's processes sit in that cgroup, a pids
+/// limit stops forks (a root-run sandbox's uid 0 is host uid 0, which RLIMIT_NPROC never
+/// binds), and the cgroup is gone afterwards. An unprivileged caller asking for
+/// resources it cannot have is refused before anything runs.
+#[test]
+fn foreground_run_gets_its_own_cgroup_with_limits() {
+    let s = Scratch::new("cg-run", root_user());
+    for weaker in [false, true] {
+        let top = parent(if weaker { "run-weaker" } else { "run" });
+        let rel = format!("{top}/sb");
+        let _cleanup = Cleanup {
+            rt: &Rt::new(&s, root_user()),
+            ids: &[],
+            top: top.clone(),
+        };
+        // Forks until refused (a shell would abort at the first refused fork).
+        let script = "import os, time\n\
+                      print(open('/proc/self/cgroup').read().strip().replace(chr(10), ' '))\n\
+                      n = 0\n\
+                      for i in range(20):\n\
+                      \x20   try:\n\
+                      \x20       pid = os.fork()\n\
+                      \x20   except OSError as e:\n\
+                      \x20       print('refused errno', e.errno)\n\
+                      \x20       break\n\
+                      \x20   if pid == 0:\n\
+                      \x20       time.sleep(5)\n\
+                      \x20       os._exit(0)\n\
+                      \x20   n += 1\n\
+                      print('started', n, flush=True)\n";
+        let mut cfg = config(&["python3", "-c", script]);
+        cfg["linux"] = json!({"cgroupsPath": rel, "resources": {"pids": {"limit": 6}}});
+        if weaker {
+            cfg["sandbox"] = json!({"mode": "weaker"});
+        }
+        write_bundle(&s.path, &cfg);
+        let out = run_bundle(root_user(), &s.path);
+        let text = ok(&out);
+        assert!(
+            text.contains(&format!("pids:{rel}")),
+            "weaker={weaker}: {text}"
+        );
+        let started: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("started "))
+            .unwrap_or_else(|| panic!("weaker={weaker}: {text}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            started < 6 && text.contains("refused errno 11"),
+            "weaker={weaker}: the pids limit let {started} children start: {text}"
+        );
+        nothing_left(&rel);
+    }
+
+    let user = unprivileged();
+    let s = Scratch::new("cg-run-rootless", user);
+    let mut cfg = config(&["sh", "-c", "echo ran > ran.txt"]);
+    cfg["process"]["cwd"] = json!(s.path);
+    cfg["process"]["user"] = json!({"uid": 0, "gid": 0});
+    cfg["linux"] = json!({"resources": {"pids": {"limit": 6}}});
+    write_bundle(&s.path, &cfg);
+    let out = run_bundle(user, &s.path);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("remove linux.resources"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!s.join("ran.txt").exists(), "nothing may run");
+}
+
 /// cgroup v2 through the library on the host's cgroup2 mount: directory creation with
 /// controller delegation, a resource write (hugetlb is the controller v2 holds here),
 /// the v2 freezer, and removal.

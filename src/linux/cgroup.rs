@@ -48,6 +48,92 @@ pub enum Version {
     V2,
 }
 
+/// Creates a container's or sandbox's cgroup (`path`, default: `id` under the caller's
+/// own cgroup) and applies `resources`. A rootless caller usually may not create cgroups:
+/// then it runs without one (`None`), unless it asked for resources, which is an error
+/// saying so.
+pub fn create_for(
+    id: &str,
+    path: Option<&Path>,
+    resources: Option<&LinuxResources>,
+) -> Result<Option<Cgroup>> {
+    let mut cg = resolve(&hierarchies(), path, id)?;
+    let rootless = !nix::unistd::geteuid().is_root();
+    match cg.create() {
+        Ok(()) => {}
+        Err(CgroupError::Io { source, .. })
+            if rootless
+                && resources.is_none()
+                && matches!(
+                    source.raw_os_error(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            let _ = cg.destroy();
+            tracing::debug!("rootless container without a cgroup: {source}");
+            return Ok(None);
+        }
+        Err(e) => {
+            let _ = cg.destroy();
+            let hint = if rootless {
+                "; an unprivileged caller cannot create cgroups here: remove linux.resources"
+            } else {
+                ""
+            };
+            return Err(CgroupError::Other(format!(
+                "creating the container cgroup: {e}{hint}"
+            )));
+        }
+    }
+    if let Some(r) = resources {
+        if let Err(e) = cg.apply(r) {
+            let _ = cg.destroy();
+            return Err(e);
+        }
+    }
+    Ok(Some(cg))
+}
+
+/// The cgroup of a foreground sandbox (`srt-runc run`, `sandbox`, the library): made
+/// from the plan before anything starts, joined by the sandbox's first process before it
+/// does anything, and removed — its processes killed first — when this is dropped.
+#[derive(Debug, Default)]
+pub struct SandboxCgroup(Option<Cgroup>);
+
+impl SandboxCgroup {
+    /// Creates the cgroup `plan.cgroup` asks for (none: nothing to do), named after this
+    /// supervisor when `linux.cgroupsPath` is not given.
+    pub fn create(plan: &crate::plan::Plan) -> crate::error::Result<SandboxCgroup> {
+        let Some(spec) = &plan.cgroup else {
+            return Ok(SandboxCgroup(None));
+        };
+        let id = format!("srt-runc-{}", std::process::id());
+        create_for(&id, spec.path.as_deref(), spec.resources.as_ref())
+            .map(SandboxCgroup)
+            .map_err(|e| crate::error::Error::SetupMsg(format!("{}: {e}", plan.origin)))
+    }
+
+    /// Moves `pid` into the cgroup (before it has started anything of its own).
+    pub fn join(&self, pid: i32) -> crate::error::Result<()> {
+        match &self.0 {
+            Some(cg) => cg.join(pid).map_err(|e| {
+                crate::error::Error::SetupMsg(format!("moving the sandbox into its cgroup: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SandboxCgroup {
+    fn drop(&mut self) {
+        if let Some(cg) = self.0.take() {
+            if let Err(e) = cg.destroy() {
+                tracing::warn!("removing the sandbox's cgroup: {e}");
+            }
+        }
+    }
+}
+
 /// One mounted hierarchy: its mount point, and the controllers bound to it (`""` for
 /// cgroup2, `name=systemd` for named v1 hierarchies).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -181,6 +181,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     // read the report (a floor to check, an embedding caller): one round trip saved on
     // every other start.
     let handshake = !opts.require.is_empty() || opts.observer.is_some();
+    // Declared before the init exists, so it is removed after the init is gone.
+    let cgroup = super::cgroup::SandboxCgroup::create(plan)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
     let pty = if plan.process.terminal {
         Some(Pty::open()?)
@@ -224,9 +226,15 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     // Placeholders must exist before the init builds its mounts (it waits for "go"), and
     // go when this function returns (normally, on error, or after the command was
     // killed). Created after the clone so a host refusing namespaces is reported first.
-    let placeholders = match idmap::write(pid, &plan.id_maps).and_then(|()| {
-        super::placeholders::Placeholders::create(&plan.placeholders, &plan.existing_protected())
-    }) {
+    let placeholders = match cgroup
+        .join(pid)
+        .and_then(|()| idmap::write(pid, &plan.id_maps))
+        .and_then(|()| {
+            super::placeholders::Placeholders::create(
+                &plan.placeholders,
+                &plan.existing_protected(),
+            )
+        }) {
         Ok(p) => p,
         Err(e) => {
             let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);

@@ -76,6 +76,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         .step(|| "signalfd".into())?;
     nix::sys::prctl::set_child_subreaper(true).step(|| "prctl(PR_SET_CHILD_SUBREAPER)".into())?;
 
+    // Removed (its processes killed) after the child is gone: declared before it.
+    let cgroup = super::cgroup::SandboxCgroup::create(plan)?;
     // SAFETY: single-threaded here; the proxy thread starts after the fork.
     let child = match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
@@ -102,6 +104,13 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         }
         ForkResult::Parent { child } => child,
     };
+    // The child waits for the proxy port before its setup, so it is in its cgroup before
+    // it runs anything of its own.
+    if let Err(e) = cgroup.join(child.as_raw()) {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(child, None);
+        return Err(e);
+    }
     drop(rd);
     drop(report_wr);
     let proxy = match &plan.network {

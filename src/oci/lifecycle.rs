@@ -169,51 +169,16 @@ impl Drop for CgroupGuard {
     }
 }
 
-/// Creates the container's cgroup (`linux.cgroupsPath`, default: the id under the
-/// caller's own cgroup) and applies `linux.resources`. A rootless caller usually may not
-/// create cgroups: then the container runs without one, unless it asked for resources.
+/// The container's cgroup from `linux.cgroupsPath` / `linux.resources` (see
+/// [`cgroup::create_for`]).
 fn container_cgroup(id: &str, raw: &serde_json::Value) -> Result<Option<Cgroup>, OciError> {
     let linux: Option<oci_spec::runtime::Linux> = raw
         .get("linux")
         .and_then(|l| serde_json::from_value(l.clone()).ok());
     let resources = linux.as_ref().and_then(|l| l.resources().clone());
     let path = linux.as_ref().and_then(|l| l.cgroups_path().clone());
-    let mut cg = cgroup::resolve(&cgroup::hierarchies(), path.as_deref(), id)
-        .map_err(|e| OciError::Other(e.to_string()))?;
-    let rootless = !nix::unistd::geteuid().is_root();
-    match cg.create() {
-        Ok(()) => {}
-        Err(cgroup::CgroupError::Io { source, .. })
-            if rootless
-                && resources.is_none()
-                && matches!(
-                    source.raw_os_error(),
-                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
-                ) =>
-        {
-            let _ = cg.destroy();
-            tracing::debug!("rootless container without a cgroup: {source}");
-            return Ok(None);
-        }
-        Err(e) => {
-            let _ = cg.destroy();
-            let hint = if rootless {
-                "; an unprivileged caller cannot create cgroups here: remove linux.resources"
-            } else {
-                ""
-            };
-            return Err(OciError::Other(format!(
-                "creating the container cgroup: {e}{hint}"
-            )));
-        }
-    }
-    if let Some(r) = &resources {
-        if let Err(e) = cg.apply(r) {
-            let _ = cg.destroy();
-            return Err(OciError::Other(format!("{e}")));
-        }
-    }
-    Ok(Some(cg))
+    cgroup::create_for(id, path.as_deref(), resources.as_ref())
+        .map_err(|e| OciError::Other(e.to_string()))
 }
 
 fn read_raw_config(bundle: &Path) -> Result<serde_json::Value, OciError> {

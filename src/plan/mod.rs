@@ -46,6 +46,10 @@ pub struct Plan {
     /// Namespaced sysctls written by the init (key → value).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sysctl: std::collections::BTreeMap<String, String>,
+    /// The sandbox's own cgroup (`linux.cgroupsPath` / `linux.resources`), strong mode;
+    /// created by the supervisor before the clone and removed when the sandbox ends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::policy::CgroupSpec>,
 }
 
 impl Plan {
@@ -275,6 +279,7 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         network,
         join_namespaces: policy.join_namespaces.clone(),
         sysctl: policy.sysctl.clone(),
+        cgroup: policy.cgroup.clone(),
     })
 }
 

@@ -62,6 +62,23 @@ pub struct Policy {
     /// bound in (mknod is refused inside a user namespace).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<(PathBuf, PathBuf)>,
+    /// `linux.cgroupsPath` and `linux.resources`, when either is given: the sandbox then
+    /// runs in its own cgroup with those limits (a pids limit is what stops a fork bomb
+    /// of a root-run sandbox, whose uid 0 `RLIMIT_NPROC` never binds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<CgroupSpec>,
+}
+
+/// The cgroup a sandbox asks for (OCI `linux.cgroupsPath` / `linux.resources`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CgroupSpec {
+    /// As runc: absolute from each hierarchy's root; relative (or absent: the run's id)
+    /// from the caller's own cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// One OCI mount, validated.

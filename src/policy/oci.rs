@@ -310,6 +310,13 @@ fn build_policy(
     let devices = devices(linux, file)?;
     let uid_mappings = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
     let gid_mappings = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
+    let cgroup = linux.and_then(|l| {
+        let spec = super::CgroupSpec {
+            path: l.cgroups_path().clone(),
+            resources: l.resources().clone(),
+        };
+        (spec.path.is_some() || spec.resources.is_some()).then_some(spec)
+    });
 
     resolve_sandbox_paths(&mut sandbox, bundle, home.as_deref());
 
@@ -331,6 +338,7 @@ fn build_policy(
         gid_mappings,
         sysctl,
         devices,
+        cgroup,
     })
 }
 

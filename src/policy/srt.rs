@@ -261,6 +261,7 @@ pub fn sandbox_policy(
         gid_mappings: Vec::new(),
         sysctl: Default::default(),
         devices: Vec::new(),
+        cgroup: None,
     })
 }
 
