@@ -601,6 +601,8 @@ fn bundle_for(bundle: Option<PathBuf>, id: &str) -> PathBuf {
     match bundle {
         Some(b) => b,
         None if Path::new(id).join("config.json").is_file() => PathBuf::from(id),
+        // A path, not an id: the bundle the caller meant, so an error names its file.
+        None if id.contains('/') || Path::new(id).is_dir() => PathBuf::from(id),
         None => PathBuf::from("."),
     }
 }
