@@ -496,6 +496,19 @@ fn bad_input_is_one_line_exit_125_and_nothing_runs() {
     let mut c = good.clone();
     c["mounts"] = json!([{"destination": "/mnt", "type": "ext4", "source": "/dev/vda"}]);
     cases.push((c.to_string(), "mounts[0].type"));
+    // Schema errors carry the fix, not only serde's description.
+    let mut c = good.clone();
+    c["process"].as_object_mut().unwrap().remove("user");
+    cases.push((
+        c.to_string(),
+        "process: missing field `user`; add it (`srt-runc spec` prints a complete config.json)",
+    ));
+    let mut c = good.clone();
+    c["sandbox"] = json!({"network": {"allowedDomains": "example.com"}});
+    cases.push((
+        c.to_string(),
+        "sandbox.network.allowedDomains: invalid type: string \"example.com\", expected a sequence; change the value",
+    ));
     for (text, want) in cases {
         std::fs::write(s.join("config.json"), &text).unwrap();
         let out = run_bundle(user, &s.path);

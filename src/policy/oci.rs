@@ -74,8 +74,15 @@ fn slow_parse(text: &str, file: &str) -> Result<(Spec, Option<serde_json::Value>
         .as_object_mut()
         .ok_or_else(|| Error::config(file, "(top level)", "expected a JSON object"))?;
     let sandbox_value = obj.remove("sandbox");
-    let spec: Spec = serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::config(file, field_path("", e.path()), e.into_inner().to_string()))?;
+    let spec: Spec = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = field_path("", e.path());
+        let inner = e.into_inner().to_string();
+        let hint = match fix_hint(&inner) {
+            "; add it" => "; add it (`srt-runc spec` prints a complete config.json)",
+            h => h,
+        };
+        Error::config(file, path, format!("{inner}{hint}"))
+    })?;
     Ok((spec, sandbox_value))
 }
 
@@ -84,11 +91,7 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
     let s: SandboxSettings = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = field_path(prefix, e.path());
         let inner = e.into_inner().to_string();
-        let hint = if inner.starts_with("unknown field") {
-            "; remove it or fix its spelling (unknown keys are refused so a typo cannot weaken the policy)"
-        } else {
-            ""
-        };
+        let hint = fix_hint(&inner);
         Error::config(file, path, format!("{inner}{hint}"))
     })?;
     if let Some(field) = s.unsupported().first() {
@@ -108,6 +111,23 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
         }
     }
     Ok(s)
+}
+
+/// What to do about a schema error, so serde's description is never the whole message
+/// (the standard for bad input is one line naming the file, the field and the fix).
+fn fix_hint(serde_msg: &str) -> &'static str {
+    if serde_msg.starts_with("unknown field") {
+        "; remove it or fix its spelling (unknown keys are refused so a typo cannot weaken the policy)"
+    } else if serde_msg.starts_with("missing field") {
+        "; add it"
+    } else if serde_msg.starts_with("invalid")
+        || serde_msg.starts_with("unknown variant")
+        || serde_msg.contains("expected")
+    {
+        "; change the value to what is expected"
+    } else {
+        ""
+    }
 }
 
 fn field_path(prefix: &str, p: &serde_path_to_error::Path) -> String {
