@@ -510,6 +510,13 @@ fn bad_input_is_one_line_exit_125_and_nothing_runs() {
         c.to_string(),
         "sandbox.network.allowedDomains: invalid type: string \"example.com\", expected a sequence; change the value",
     ));
+    // An empty path would resolve to the bundle directory and quietly make it writable.
+    let mut c = good.clone();
+    c["sandbox"] = json!({"filesystem": {"allowWrite": [""]}});
+    cases.push((
+        c.to_string(),
+        "sandbox.filesystem.allowWrite[0]: empty path; remove the entry",
+    ));
     for (text, want) in cases {
         std::fs::write(s.join("config.json"), &text).unwrap();
         let out = run_bundle(user, &s.path);

@@ -101,6 +101,24 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
             "not supported by srt-runc; remove it",
         ));
     }
+    // An empty entry (a template variable that expanded to nothing, say) would resolve
+    // to the bundle directory and silently make it writable or unreadable.
+    if let Some(fs) = &s.filesystem {
+        for (name, list) in [
+            ("denyRead", &fs.deny_read),
+            ("allowRead", &fs.allow_read),
+            ("allowWrite", &fs.allow_write),
+            ("denyWrite", &fs.deny_write),
+        ] {
+            if let Some(i) = list.iter().position(|e| e.path().trim().is_empty()) {
+                return Err(Error::config(
+                    file,
+                    format!("{prefix}filesystem.{name}[{i}]"),
+                    "empty path; remove the entry",
+                ));
+            }
+        }
+    }
     if let Some(d) = s.mandatory_deny_search_depth {
         if !(1..=10).contains(&d) {
             return Err(Error::config(
