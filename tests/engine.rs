@@ -517,6 +517,18 @@ fn bad_input_is_one_line_exit_125_and_nothing_runs() {
         c.to_string(),
         "sandbox.filesystem.allowWrite[0]: empty path; remove the entry",
     ));
+    let mut c = good.clone();
+    c["process"]["cwd"] = json!("/nonexistent-cwd");
+    cases.push((
+        c.to_string(),
+        "process.cwd: /nonexistent-cwd: No such file or directory (os error 2); set it to a directory",
+    ));
+    let mut c = good.clone();
+    c["annotations"] = json!({"run.srt.settings": "/nonexistent/settings.json"});
+    cases.push((
+        c.to_string(),
+        "annotations.run.srt.settings: cannot read settings file /nonexistent/settings.json: No such file or directory (os error 2); fix the path",
+    ));
     for (text, want) in cases {
         std::fs::write(s.join("config.json"), &text).unwrap();
         let out = run_bundle(user, &s.path);

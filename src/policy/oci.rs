@@ -188,10 +188,14 @@ fn apply_annotations(
         match &key[ANNOTATION_PREFIX.len()..] {
             "settings" => {
                 let text = std::fs::read_to_string(val).map_err(|e| {
-                    Error::config(file, &field, format!("cannot read settings file {val}: {e}"))
+                    Error::config(
+                        file,
+                        &field,
+                        format!("cannot read settings file {val}: {e}; fix the path or create the file"),
+                    )
                 })?;
                 let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    Error::config(val.as_str(), format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {}", strip_position(&e.to_string())))
+                    Error::config(val.as_str(), format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {}; fix the syntax", strip_position(&e.to_string())))
                 })?;
                 *sandbox = parse_sandbox(v, val, "")?;
             }
