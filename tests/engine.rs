@@ -529,6 +529,12 @@ fn bad_input_is_one_line_exit_125_and_nothing_runs() {
         c.to_string(),
         "annotations.run.srt.settings: cannot read settings file /nonexistent/settings.json: No such file or directory (os error 2); fix the path",
     ));
+    let mut c = good.clone();
+    c["annotations"] = json!({"run.srt.network.allowedDomains": "example.com,*.com"});
+    cases.push((
+        c.to_string(),
+        "annotations.run.srt.network.allowedDomains[1] \"*.com\": overly broad pattern",
+    ));
     for (text, want) in cases {
         std::fs::write(s.join("config.json"), &text).unwrap();
         let out = run_bundle(user, &s.path);

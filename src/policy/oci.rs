@@ -199,8 +199,28 @@ fn apply_annotations(
                 })?;
                 *sandbox = parse_sandbox(v, val, "")?;
             }
-            "network.allowedDomains" => sandbox.network.get_or_insert_with(Default::default).allowed_domains = list(),
-            "network.deniedDomains" => sandbox.network.get_or_insert_with(Default::default).denied_domains = list(),
+            which @ ("network.allowedDomains" | "network.deniedDomains") => {
+                let domains = list();
+                // Checked here so a bad entry is named by the annotation it came from,
+                // not by a "sandbox" field the config does not have.
+                let (allowed, denied) = if which == "network.allowedDomains" {
+                    (domains.as_slice(), &[][..])
+                } else {
+                    (&[][..], domains.as_slice())
+                };
+                if let Err(e) = crate::proxy::NetworkPolicy::new(allowed, denied) {
+                    return Err(Error::ConfigText {
+                        file: file.to_string(),
+                        text: e.to_string().replacen(which, &field, 1),
+                    });
+                }
+                let n = sandbox.network.get_or_insert_with(Default::default);
+                if which == "network.allowedDomains" {
+                    n.allowed_domains = domains;
+                } else {
+                    n.denied_domains = domains;
+                }
+            }
             "filesystem.allowWrite" => {
                 sandbox.filesystem.get_or_insert_with(Default::default).allow_write =
                     list().into_iter().map(PathEntry::Plain).collect()
