@@ -384,13 +384,19 @@ fn exit_codes() {
     }
 }
 
+/// Whether a process matches; a missing or failing pgrep fails the test instead of
+/// reading as "no such process" (which would make every survivor check pass).
 fn pgrep(pattern: &str) -> bool {
-    std::process::Command::new("pgrep")
+    let out = std::process::Command::new("pgrep")
         .arg("-f")
         .arg(pattern)
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+        .expect("pgrep (procps) is needed: run `make deps`");
+    match out.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("pgrep -f {pattern:?}: {other:?} {}", stderr(&out)),
+    }
 }
 
 fn wait_gone(pattern: &str) -> bool {
@@ -432,10 +438,18 @@ fn signals_are_forwarded_and_nothing_survives() {
         let out = run_in(
             user,
             &s,
-            &["/bin/sh", "-c", &format!("{tag} & {tag} & echo started")],
+            &[
+                "/bin/sh",
+                "-c",
+                &format!(
+                    "{tag} & {tag} & sleep 0.1; tr '\\0' ' ' < /proc/$!/cmdline; echo started"
+                ),
+            ],
             |_| {},
         );
-        assert_eq!(ok(&out), "started\n");
+        // The background job was running when the command ended (so its absence below
+        // is the sandbox's doing).
+        assert_eq!(ok(&out), format!("{tag} started\n"));
         assert!(
             wait_gone(&tag),
             "{}: background process survived the sandbox",
