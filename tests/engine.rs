@@ -81,9 +81,10 @@ fn unprivileged_user_is_mapped_to_the_caller() {
         )),
         |c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}),
     ));
-    if user.is_root() {
-        return; // running unprivileged only when the suite itself is unprivileged
-    }
+    assert!(
+        !user.is_root(),
+        "users() always includes an unprivileged user"
+    );
     let words: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(&words[0..3], &["1000", &user.uid.to_string(), "1"]);
     assert_eq!(&words[3..6], &["1000", &user.gid.to_string(), "1"]);
@@ -383,13 +384,19 @@ fn exit_codes() {
     }
 }
 
+/// Whether a process matches; a missing or failing pgrep fails the test instead of
+/// reading as "no such process" (which would make every survivor check pass).
 fn pgrep(pattern: &str) -> bool {
-    std::process::Command::new("pgrep")
+    let out = std::process::Command::new("pgrep")
         .arg("-f")
         .arg(pattern)
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+        .expect("pgrep (procps) is needed: run `make deps`");
+    match out.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("pgrep -f {pattern:?}: {other:?} {}", stderr(&out)),
+    }
 }
 
 fn wait_gone(pattern: &str) -> bool {
@@ -431,10 +438,18 @@ fn signals_are_forwarded_and_nothing_survives() {
         let out = run_in(
             user,
             &s,
-            &["/bin/sh", "-c", &format!("{tag} & {tag} & echo started")],
+            &[
+                "/bin/sh",
+                "-c",
+                &format!(
+                    "{tag} & {tag} & sleep 0.1; tr '\\0' ' ' < /proc/$!/cmdline; echo started"
+                ),
+            ],
             |_| {},
         );
-        assert_eq!(ok(&out), "started\n");
+        // The background job was running when the command ended (so its absence below
+        // is the sandbox's doing).
+        assert_eq!(ok(&out), format!("{tag} started\n"));
         assert!(
             wait_gone(&tag),
             "{}: background process survived the sandbox",
@@ -496,6 +511,44 @@ fn bad_input_is_one_line_exit_125_and_nothing_runs() {
     let mut c = good.clone();
     c["mounts"] = json!([{"destination": "/mnt", "type": "ext4", "source": "/dev/vda"}]);
     cases.push((c.to_string(), "mounts[0].type"));
+    // Schema errors carry the fix, not only serde's description.
+    let mut c = good.clone();
+    c["process"].as_object_mut().unwrap().remove("user");
+    cases.push((
+        c.to_string(),
+        "process: missing field `user`; add it (`srt-runc spec` prints a complete config.json)",
+    ));
+    let mut c = good.clone();
+    c["sandbox"] = json!({"network": {"allowedDomains": "example.com"}});
+    cases.push((
+        c.to_string(),
+        "sandbox.network.allowedDomains: invalid type: string \"example.com\", expected a sequence; change the value",
+    ));
+    // An empty path would resolve to the bundle directory and quietly make it writable.
+    let mut c = good.clone();
+    c["sandbox"] = json!({"filesystem": {"allowWrite": [""]}});
+    cases.push((
+        c.to_string(),
+        "sandbox.filesystem.allowWrite[0]: empty path; remove the entry",
+    ));
+    let mut c = good.clone();
+    c["process"]["cwd"] = json!("/nonexistent-cwd");
+    cases.push((
+        c.to_string(),
+        "process.cwd: /nonexistent-cwd: No such file or directory (os error 2); set it to a directory",
+    ));
+    let mut c = good.clone();
+    c["annotations"] = json!({"run.srt.settings": "/nonexistent/settings.json"});
+    cases.push((
+        c.to_string(),
+        "annotations.run.srt.settings: cannot read settings file /nonexistent/settings.json: No such file or directory (os error 2); fix the path",
+    ));
+    let mut c = good.clone();
+    c["annotations"] = json!({"run.srt.network.allowedDomains": "example.com,*.com"});
+    cases.push((
+        c.to_string(),
+        "annotations.run.srt.network.allowedDomains[1] \"*.com\": overly broad pattern",
+    ));
     for (text, want) in cases {
         std::fs::write(s.join("config.json"), &text).unwrap();
         let out = run_bundle(user, &s.path);

@@ -204,6 +204,8 @@ fn placeholders_are_removed_after_the_command_is_sigkilled() {
         let before = manifest(&s.path);
         let sfile = s.join("settings.json");
         std::fs::write(&sfile, serde_json::to_vec(&settings(&["."])).unwrap()).unwrap();
+        // A sleep length of this run's own, so only our sleeper is found and killed.
+        let nap = format!("3{}{}", std::process::id(), user.uid % 10);
         let mut c = srt_cmd(
             user,
             &[
@@ -211,7 +213,7 @@ fn placeholders_are_removed_after_the_command_is_sigkilled() {
                 "-s",
                 sfile.to_str().unwrap(),
                 "-c",
-                "echo ready; exec sleep 300",
+                &format!("echo ready; exec sleep {nap}"),
             ],
         );
         c.current_dir(&s.path).stdout(Stdio::piped());
@@ -225,11 +227,15 @@ fn placeholders_are_removed_after_the_command_is_sigkilled() {
             user.label()
         );
         // ... and after the sandboxed command is SIGKILLed they are gone.
-        let pk = Command::new("pkill")
-            .args(["-KILL", "-f", "^sleep 300$"])
-            .status()
-            .unwrap();
-        assert!(pk.success());
+        // "ready" comes before the exec: wait for the sleep itself.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut pids = pids_with(&format!("sleep\0{nap}"));
+        while pids.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            pids = pids_with(&format!("sleep\0{nap}"));
+        }
+        assert_eq!(pids.len(), 1, "{}: {pids:?}", user.label());
+        assert_eq!(unsafe { libc::kill(pids[0], libc::SIGKILL) }, 0);
         let st = child.wait().unwrap();
         assert_eq!(st.code(), Some(137), "{}", user.label());
         std::fs::remove_file(&sfile).unwrap();

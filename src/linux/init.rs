@@ -191,7 +191,10 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         Error::config(
             &plan.origin,
             "process.cwd",
-            format!("{}: {e}", plan.process.cwd.display()),
+            format!(
+                "{}: {e}; set it to a directory that exists inside the sandbox",
+                plan.process.cwd.display()
+            ),
         )
     })?;
     let target = process::resolve(&plan.process)?;

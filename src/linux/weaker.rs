@@ -60,7 +60,10 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         Error::config(
             &plan.origin,
             "process.cwd",
-            format!("{}: {e}", plan.process.cwd.display()),
+            format!(
+                "{}: {e}; set it to a directory that exists inside the sandbox",
+                plan.process.cwd.display()
+            ),
         )
     })?;
     let mut target = process::resolve(&plan.process)?;

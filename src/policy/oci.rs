@@ -74,8 +74,15 @@ fn slow_parse(text: &str, file: &str) -> Result<(Spec, Option<serde_json::Value>
         .as_object_mut()
         .ok_or_else(|| Error::config(file, "(top level)", "expected a JSON object"))?;
     let sandbox_value = obj.remove("sandbox");
-    let spec: Spec = serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::config(file, field_path("", e.path()), e.into_inner().to_string()))?;
+    let spec: Spec = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = field_path("", e.path());
+        let inner = e.into_inner().to_string();
+        let hint = match fix_hint(&inner) {
+            "; add it" => "; add it (`srt-runc spec` prints a complete config.json)",
+            h => h,
+        };
+        Error::config(file, path, format!("{inner}{hint}"))
+    })?;
     Ok((spec, sandbox_value))
 }
 
@@ -84,11 +91,7 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
     let s: SandboxSettings = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = field_path(prefix, e.path());
         let inner = e.into_inner().to_string();
-        let hint = if inner.starts_with("unknown field") {
-            "; remove it or fix its spelling (unknown keys are refused so a typo cannot weaken the policy)"
-        } else {
-            ""
-        };
+        let hint = fix_hint(&inner);
         Error::config(file, path, format!("{inner}{hint}"))
     })?;
     if let Some(field) = s.unsupported().first() {
@@ -97,6 +100,24 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
             format!("{prefix}{field}"),
             "not supported by srt-runc; remove it",
         ));
+    }
+    // An empty entry (a template variable that expanded to nothing, say) would resolve
+    // to the bundle directory and silently make it writable or unreadable.
+    if let Some(fs) = &s.filesystem {
+        for (name, list) in [
+            ("denyRead", &fs.deny_read),
+            ("allowRead", &fs.allow_read),
+            ("allowWrite", &fs.allow_write),
+            ("denyWrite", &fs.deny_write),
+        ] {
+            if let Some(i) = list.iter().position(|e| e.path().trim().is_empty()) {
+                return Err(Error::config(
+                    file,
+                    format!("{prefix}filesystem.{name}[{i}]"),
+                    "empty path; remove the entry",
+                ));
+            }
+        }
     }
     if let Some(d) = s.mandatory_deny_search_depth {
         if !(1..=10).contains(&d) {
@@ -108,6 +129,23 @@ pub fn parse_sandbox(v: serde_json::Value, file: &str, prefix: &str) -> Result<S
         }
     }
     Ok(s)
+}
+
+/// What to do about a schema error, so serde's description is never the whole message
+/// (the standard for bad input is one line naming the file, the field and the fix).
+fn fix_hint(serde_msg: &str) -> &'static str {
+    if serde_msg.starts_with("unknown field") {
+        "; remove it or fix its spelling (unknown keys are refused so a typo cannot weaken the policy)"
+    } else if serde_msg.starts_with("missing field") {
+        "; add it"
+    } else if serde_msg.starts_with("invalid")
+        || serde_msg.starts_with("unknown variant")
+        || serde_msg.contains("expected")
+    {
+        "; change the value to what is expected"
+    } else {
+        ""
+    }
 }
 
 fn field_path(prefix: &str, p: &serde_path_to_error::Path) -> String {
@@ -150,15 +188,39 @@ fn apply_annotations(
         match &key[ANNOTATION_PREFIX.len()..] {
             "settings" => {
                 let text = std::fs::read_to_string(val).map_err(|e| {
-                    Error::config(file, &field, format!("cannot read settings file {val}: {e}"))
+                    Error::config(
+                        file,
+                        &field,
+                        format!("cannot read settings file {val}: {e}; fix the path or create the file"),
+                    )
                 })?;
                 let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    Error::config(val.as_str(), format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {}", strip_position(&e.to_string())))
+                    Error::config(val.as_str(), format!("line {} column {}", e.line(), e.column()), format!("malformed JSON: {}; fix the syntax", strip_position(&e.to_string())))
                 })?;
                 *sandbox = parse_sandbox(v, val, "")?;
             }
-            "network.allowedDomains" => sandbox.network.get_or_insert_with(Default::default).allowed_domains = list(),
-            "network.deniedDomains" => sandbox.network.get_or_insert_with(Default::default).denied_domains = list(),
+            which @ ("network.allowedDomains" | "network.deniedDomains") => {
+                let domains = list();
+                // Checked here so a bad entry is named by the annotation it came from,
+                // not by a "sandbox" field the config does not have.
+                let (allowed, denied) = if which == "network.allowedDomains" {
+                    (domains.as_slice(), &[][..])
+                } else {
+                    (&[][..], domains.as_slice())
+                };
+                if let Err(e) = crate::proxy::NetworkPolicy::new(allowed, denied) {
+                    return Err(Error::ConfigText {
+                        file: file.to_string(),
+                        text: e.to_string().replacen(which, &field, 1),
+                    });
+                }
+                let n = sandbox.network.get_or_insert_with(Default::default);
+                if which == "network.allowedDomains" {
+                    n.allowed_domains = domains;
+                } else {
+                    n.denied_domains = domains;
+                }
+            }
             "filesystem.allowWrite" => {
                 sandbox.filesystem.get_or_insert_with(Default::default).allow_write =
                     list().into_iter().map(PathEntry::Plain).collect()
