@@ -333,7 +333,7 @@ fn a_network_floor_refuses_a_sandbox_that_cannot_confine_the_network() {
 #[test]
 fn the_ask_callback_allows_denies_and_times_out_into_a_denial() {
     let _serial = serial();
-    let port = host_loopback_server("upstream says hi");
+    let port = http_server("upstream says hi");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         // The hosts are on no list; they resolve to host loopback, which the address
