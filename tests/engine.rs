@@ -593,6 +593,57 @@ fn rlimits_umask_cwd_and_env_apply() {
     }
 }
 
+/// rlimits above the caller's current soft limits are raised by the supervisor (with
+/// `prlimit`, as the caller) and lowered to the final values by the init after its own
+/// setup, so a tiny RLIMIT_NOFILE does not break that setup.
+#[test]
+fn rlimits_are_raised_by_the_supervisor_and_lowered_after_setup() {
+    use std::os::unix::process::CommandExt;
+    for user in users() {
+        let s = Scratch::new("rlimit-raise", user);
+        let mut cfg = config(&["/bin/sh", "-c", "ulimit -n; ulimit -Hn; awk '/Max processes/ {print $3, $4}' /proc/self/limits"]);
+        cfg["process"]["rlimits"] = json!([
+            {"type": "RLIMIT_NOFILE", "soft": 900, "hard": 1000},
+            {"type": "RLIMIT_NPROC", "soft": 700, "hard": 800}
+        ]);
+        write_bundle(&s.path, &cfg);
+        // The caller's own limits are below the requested soft limits (hard limits
+        // stay above: raising those needs CAP_SYS_RESOURCE, which this host lacks).
+        let mut c = srt_cmd(user, &["run", s.path.to_str().unwrap()]);
+        unsafe {
+            c.pre_exec(|| {
+                let nofile = libc::rlimit {
+                    rlim_cur: 64,
+                    rlim_max: 1000,
+                };
+                let nproc = libc::rlimit {
+                    rlim_cur: 200,
+                    rlim_max: 800,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &nofile) != 0
+                    || libc::setrlimit(libc::RLIMIT_NPROC, &nproc) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = c.output().unwrap();
+        assert_eq!(ok(&out), "900\n1000\n700 800\n", "{}", user.label());
+
+        let mut cfg = config(&["/bin/sh", "-c", "ulimit -n; ulimit -Hn"]);
+        cfg["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 16, "hard": 16}]);
+        cfg["sandbox"] = json!({"filesystem": {"allowWrite": [s.path], "denyRead": ["~/.ssh"]}});
+        write_bundle(&s.path, &cfg);
+        assert_eq!(
+            ok(&run_bundle(user, &s.path)),
+            "16\n16\n",
+            "{}",
+            user.label()
+        );
+    }
+}
+
 #[test]
 fn oci_mounts_masked_and_readonly_paths() {
     for user in users() {

@@ -105,6 +105,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
         done: false,
         listeners: Vec::new(),
     };
+    super::process::raise_rlimits_of(pid, &plan.process)?;
     idmap::write(pid, &plan.id_maps)?;
     if let Some(cg) = opts.cgroup {
         cg.join(pid)

@@ -11,7 +11,9 @@
 //! 3. network: `lo` up (needs CAP_NET_ADMIN in our netns), then the proxy listeners,
 //!    bound inside the netns and passed to the supervisor (SCM_RIGHTS);
 //! 4. hostname / domain name (CAP_SYS_ADMIN in our UTS namespace);
-//! 5. rlimits and oom_score_adj (lowering needs no capability);
+//! 5. rlimits and oom_score_adj: lowering needs no capability; a raise above the
+//!    caller's limits was already made by the supervisor with `prlimit` right after the
+//!    clone, as the caller (this process can never hold CAP_SYS_RESOURCE of the host);
 //! 6. find the program inside the new root, `chdir` to the working directory;
 //! 7. `setsid`: no controlling terminal, so the command cannot TIOCSTI into the caller's;
 //! 8. identity and capabilities: bounding set first (needs CAP_SETPCAP), then
@@ -179,7 +181,8 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         }
     }
 
-    // 5. Limits.
+    // 5. Limits: lowered to their final values here, after the mounts (the supervisor
+    //    made any raise, as the caller, right after the clone).
     process::set_rlimits(&plan.process)?;
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())

@@ -144,6 +144,48 @@ pub fn set_rlimits(p: &ProcessSpec) -> Result<()> {
     Ok(())
 }
 
+/// The raising half of `p.rlimits`, done by the supervisor on the sandbox's init with
+/// `prlimit(2)` right after the clone, as the caller: raising a hard limit needs
+/// CAP_SYS_RESOURCE in the initial user namespace, which the init, in a user namespace of
+/// its own, can never have. Lowering is left to the init ([`set_rlimits`], after its
+/// mounts), so a small `RLIMIT_NOFILE` does not starve the init's own setup.
+pub fn raise_rlimits_of(pid: i32, p: &ProcessSpec) -> Result<()> {
+    for r in &p.rlimits {
+        let Some(res) = crate::policy::oci::rlimit_resource(&r.kind) else {
+            continue;
+        };
+        let mut old = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: valid pointers; a null new limit only reads.
+        if unsafe { libc::prlimit(pid, res as _, std::ptr::null(), &mut old) } != 0 {
+            return Err(Error::setup(
+                format!("reading {} of the sandbox", r.kind),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        let new = libc::rlimit {
+            rlim_cur: old.rlim_cur.max(r.soft),
+            rlim_max: old.rlim_max.max(r.hard),
+        };
+        if new.rlim_cur == old.rlim_cur && new.rlim_max == old.rlim_max {
+            continue;
+        }
+        // SAFETY: a valid rlimit struct and a null old-limit pointer.
+        if unsafe { libc::prlimit(pid, res as _, &new, std::ptr::null_mut()) } != 0 {
+            return Err(Error::setup(
+                format!(
+                    "raising {} to {}/{} for the sandbox",
+                    r.kind, r.soft, r.hard
+                ),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Switches to the configured uid/gid and supplementary groups.
 pub fn set_ids(p: &ProcessSpec, may_setgroups: bool) -> Result<()> {
     if may_setgroups {

@@ -5,7 +5,7 @@
 //! bytes when a pty is used, and finally the command's exit status (128+n on signal n).
 
 use super::init::{self, InitArgs};
-use super::process::wait_set;
+use super::process::{self, wait_set};
 use super::report::{self, Floor, Layer, Report, Status};
 use super::sync::{self, Msg};
 use super::{idmap, sys};
@@ -228,6 +228,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     // killed). Created after the clone so a host refusing namespaces is reported first.
     let placeholders = match cgroup
         .join(pid)
+        .and_then(|()| process::raise_rlimits_of(pid, &plan.process))
         .and_then(|()| idmap::write(pid, &plan.id_maps))
         .and_then(|()| {
             super::placeholders::Placeholders::create(
