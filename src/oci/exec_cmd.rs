@@ -33,7 +33,7 @@ pub struct ExecArgs {
     /// KEY=VALUE added to the environment (repeatable).
     #[arg(short = 'e', long)]
     pub env: Vec<String>,
-    /// uid[:gid] inside the container.
+    /// UID or UID:GID inside the container.
     #[arg(short = 'u', long)]
     pub user: Option<String>,
     #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
