@@ -96,6 +96,7 @@ attack: deps
 bench: deps bench-deps build
 	$(RELEASE_CARGO) build --release --target $(HOST_TRIPLE) --examples
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench start
+	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench podman
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench net
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench api
 	$(RELEASE_CARGO) bench --target $(HOST_TRIPLE) --bench scaling

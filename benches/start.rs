@@ -36,22 +36,6 @@ fn write_bundle(dir: &Path, cfg: serde_json::Value) {
     .unwrap();
 }
 
-fn busybox_rootfs(dir: &Path) -> bool {
-    let Ok(_) = std::fs::metadata("/usr/bin/busybox") else {
-        return false;
-    };
-    let bin = dir.join("rootfs/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for d in ["proc", "dev", "sys", "tmp", "etc"] {
-        std::fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
-    }
-    std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
-    for app in ["sh", "true"] {
-        let _ = std::os::unix::fs::symlink("busybox", bin.join(app));
-    }
-    true
-}
-
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` does not, and must not
     // spend minutes here.
@@ -96,7 +80,7 @@ fn main() {
         missing.push("bwrap (apt-get install bubblewrap)");
     }
     let runc_bundle = out.join("runc");
-    if is_root && Path::new("/usr/sbin/runc").exists() && busybox_rootfs(&runc_bundle) {
+    if is_root && Path::new("/usr/sbin/runc").exists() && anchors::busybox_rootfs(&runc_bundle) {
         write_bundle(
             &runc_bundle,
             serde_json::json!({

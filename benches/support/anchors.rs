@@ -38,3 +38,23 @@ pub fn bwrap_true() -> Command {
     ]);
     c
 }
+
+/// A minimal busybox root under `dir/rootfs` (`/bin/sh`, `/bin/true` and the usual
+/// mount points), the root the runc and podman anchors run in; `false` without
+/// busybox-static.
+#[allow(dead_code)] // not every bench runs a container root
+pub fn busybox_rootfs(dir: &std::path::Path) -> bool {
+    if std::fs::metadata("/usr/bin/busybox").is_err() {
+        return false;
+    }
+    let bin = dir.join("rootfs/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in ["proc", "dev", "sys", "tmp", "etc"] {
+        std::fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
+    }
+    std::fs::copy("/usr/bin/busybox", bin.join("busybox")).unwrap();
+    for app in ["sh", "true"] {
+        let _ = std::os::unix::fs::symlink("busybox", bin.join(app));
+    }
+    true
+}

@@ -101,11 +101,11 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Combine `start.md`/`net.md`/`api.md`/`scaling.md` and their scores into `results.md` and `chart.svg`.
+/// Combine `start.md`/`podman.md`/`net.md`/`api.md`/`scaling.md` and their scores into `results.md` and `chart.svg`.
 pub fn combine(dir: &Path) {
     let mut md = String::from("# srt-runc benchmark results\n\n");
     let mut scores = Vec::new();
-    for bench in ["start", "net", "api", "scaling"] {
+    for bench in ["start", "podman", "net", "api", "scaling"] {
         match std::fs::read_to_string(dir.join(format!("{bench}.md"))) {
             Ok(t) => {
                 let _ = writeln!(md, "## {bench}\n\n{t}");

@@ -1,6 +1,7 @@
 //! podman with srt-runc as its runtime, in a private storage under a test's scratch
 //! directory (never the host's default storage), and a busybox image imported there.
 
+use super::podman_env::{self, podman_running_on};
 use super::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,17 +24,7 @@ impl Podman {
     pub fn new(s: &Scratch) -> Podman {
         let dir = s.join("podman");
         std::fs::create_dir_all(&dir).unwrap();
-        // No CAP_SYS_RESOURCE here: podman's default rlimits cannot be set.
-        std::fs::write(
-            dir.join("containers.conf"),
-            "[containers]\n\
-             default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
-             [engine]\n\
-             cgroup_manager = \"cgroupfs\"\n\
-             events_logger = \"file\"\n\
-             runtime_supports_json = [\"crun\", \"runc\", \"srt-runc\"]\n",
-        )
-        .unwrap();
+        std::fs::write(dir.join("containers.conf"), podman_env::CONTAINERS_CONF).unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let p = Podman {
@@ -71,23 +62,8 @@ impl Podman {
 
     /// `podman` with the private storage and srt-runc as the runtime.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let d = |x: &str| self.dir.join(x).to_str().unwrap().to_string();
-        let mut c = Command::new("podman");
-        c.env("CONTAINERS_CONF", d("containers.conf"))
-            .arg("--root")
-            .arg(d("storage"))
-            .arg("--runroot")
-            .arg(&self.runroot)
-            .arg("--tmpdir")
-            .arg(d("tmp"))
-            .arg("--storage-driver")
-            .arg("vfs")
-            .arg("--network-config-dir")
-            .arg(d("networks"))
-            .arg("--runtime")
-            .arg(srt_runc())
-            .args(args)
-            .stdin(std::process::Stdio::null());
+        let mut c = podman_env::podman(&self.dir, &self.runroot, &srt_runc());
+        c.args(args).stdin(std::process::Stdio::null());
         c
     }
 
@@ -149,19 +125,4 @@ impl Drop for Podman {
         }
         let _ = std::fs::remove_dir_all(&self.runroot);
     }
-}
-
-/// Whether a podman or conmon process works on the storage under `dir`.
-fn podman_running_on(dir: &str) -> bool {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| {
-            e.file_name() != me.as_str()
-                && std::fs::read(e.path().join("cmdline"))
-                    .map(|c| String::from_utf8_lossy(&c).contains(dir))
-                    .unwrap_or(false)
-        })
 }

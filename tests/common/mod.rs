@@ -359,5 +359,7 @@ pub mod engines;
 pub mod oci;
 #[allow(dead_code)]
 pub mod podman;
+#[allow(dead_code)]
+pub mod podman_env;
 
 pub mod leaks;
