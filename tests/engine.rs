@@ -601,7 +601,11 @@ fn rlimits_are_raised_by_the_supervisor_and_lowered_after_setup() {
     use std::os::unix::process::CommandExt;
     for user in users() {
         let s = Scratch::new("rlimit-raise", user);
-        let mut cfg = config(&["/bin/sh", "-c", "ulimit -n; ulimit -Hn; awk '/Max processes/ {print $3, $4}' /proc/self/limits"]);
+        let mut cfg = config(&[
+            "/bin/sh",
+            "-c",
+            "ulimit -n; ulimit -Hn; awk '/Max processes/ {print $3, $4}' /proc/self/limits",
+        ]);
         cfg["process"]["rlimits"] = json!([
             {"type": "RLIMIT_NOFILE", "soft": 900, "hard": 1000},
             {"type": "RLIMIT_NPROC", "soft": 700, "hard": 800}
