@@ -699,9 +699,8 @@ fn main() {
     let yes = |b: bool| if b { "yes" } else { "**no**" };
     let mut t = String::new();
     t.push_str(&format!(
-        "network benchmarks on {} ({} cores); client = this bench binary inside the sandbox; rounds alternate direct / srt-runc / {srt_name} (other builds may have been running)\n\n",
-        os(),
-        cores()
+        "network benchmarks on {}; client = this bench binary inside the sandbox; rounds alternate direct / srt-runc / {srt_name} (other builds may have been running)\n\n",
+        report::machine()
     ));
     if let Err(e) = &srt_status {
         t.push_str(&format!("**srt NOT MEASURED: {e}**\n\n"));
@@ -850,16 +849,4 @@ fn main() {
         out.join("results.md").display(),
         out.join("chart.svg").display()
     );
-}
-
-fn os() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| format!("Linux {}", s.trim()))
-        .unwrap_or_default()
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }

@@ -122,11 +122,8 @@ fn main() {
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
     let mut md = format!(
-        "start-up scaling, medians, alternating, on Linux {} ({} cores)\n\n",
-        std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "start-up scaling, medians, alternating, on {}\n\n",
+        report::machine()
     );
     let mut scores = Vec::new();
 

@@ -177,9 +177,8 @@ fn main() {
     }
     let mut table = String::new();
     table.push_str(&format!(
-        "start latency of /bin/true, {ITERS} runs each, alternating, on {} ({} cores)\n\n",
-        hostname(),
-        cores()
+        "start latency of /bin/true, {ITERS} runs each, alternating, on {}\n\n",
+        report::machine()
     ));
     table.push_str("| runtime | median | p90 | srt-runc / this |\n|---|---|---|---|\n");
     for (k, c) in cases.iter().enumerate() {
@@ -200,16 +199,4 @@ fn main() {
     report::write_scores(&out, "start", &scores);
     report::combine(&out);
     println!("\nwritten to {}", out.join("start.md").display());
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| format!("Linux {}", s.trim()))
-        .unwrap_or_default()
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }

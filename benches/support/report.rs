@@ -7,6 +7,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+/// The machine a table was measured on, as the tables head it: `Linux <release> (<n> cores)`.
+#[allow(dead_code)] // not every bench heads its table this way
+pub fn machine() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("Linux {} ({cores} cores)", release.trim())
+}
+
 /// The median of timing samples.
 #[allow(dead_code)] // not every bench times with Durations
 pub fn median(v: &[Duration]) -> Duration {
