@@ -223,10 +223,16 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     });
     let child = Pid::from_raw(pid);
 
+    // A setup step failed on our side: the init dies before we report it.
+    let fail = |e: Error| {
+        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
+        let _ = waitpid(child, None);
+        e
+    };
     // Placeholders must exist before the init builds its mounts (it waits for "go"), and
     // go when this function returns (normally, on error, or after the command was
     // killed). Created after the clone so a host refusing namespaces is reported first.
-    let placeholders = match cgroup
+    let placeholders = cgroup
         .join(pid)
         .and_then(|()| process::raise_rlimits_of(pid, &plan.process))
         .and_then(|()| idmap::write(pid, &plan.id_maps))
@@ -235,14 +241,8 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
                 &plan.placeholders,
                 &plan.existing_protected(),
             )
-        }) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
-            let _ = waitpid(child, None);
-            return Err(e);
-        }
-    };
+        })
+        .map_err(fail)?;
     // Read now: once the init has made itself non-dumpable (setup step 8), an
     // unprivileged supervisor may no longer read its /proc/PID/ns links.
     let mut namespaces = Report::new(crate::policy::Mode::Strong);
@@ -258,11 +258,6 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     // (ready or failed) after it has exited: one wake-up fewer on the start path.
     let proxied = matches!(plan.network, crate::plan::NetworkPlan::Proxy { .. });
     let mut proxy = None;
-    let fail = |e: Error| {
-        let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
-        let _ = waitpid(child, None);
-        e
-    };
     if proxied || handshake {
         loop {
             match sup_chan
