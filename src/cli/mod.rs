@@ -278,13 +278,9 @@ pub fn main() -> i32 {
     if Path::new(&argv0).file_name().is_some_and(|n| n == "srt") {
         return srt_main();
     }
-    let mut cli = match Cli::try_parse() {
+    let mut cli = match parse::<Cli>() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     init_logging(cli.debug);
     if cli.version {
@@ -329,6 +325,19 @@ pub fn main() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Parses the command line; on a usage error (or `--help`) prints clap's text and gives
+/// the exit status: 1 for an error, 0 for help.
+fn parse<P: Parser>() -> Result<P, i32> {
+    P::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            1
+        } else {
+            0
+        }
+    })
 }
 
 /// `--version`, in the shape go-runc's `parseVersion` and podman's `info` read.
@@ -609,13 +618,9 @@ fn bundle_for(bundle: Option<PathBuf>, id: &str) -> PathBuf {
 
 /// Entry point for the `srt` multicall name.
 fn srt_main() -> i32 {
-    let cli = match SrtCli::try_parse() {
+    let cli = match parse::<SrtCli>() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     init_logging(cli.debug);
     match run_sandbox(cli.sandbox) {
