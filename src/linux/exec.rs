@@ -219,13 +219,7 @@ fn confine_and_exec(
         }
     }
     process::set_rlimits(p)?;
-    std::env::set_current_dir(&p.cwd).map_err(|e| {
-        Error::config(
-            &req.plan.origin,
-            "process.cwd",
-            format!("{}: {e}", p.cwd.display()),
-        )
-    })?;
+    process::enter_cwd(p, &req.plan.origin)?;
     let target = process::resolve(p)?;
     caps::drop_bounding(&p.capabilities)?;
     caps::keep_caps(true)?;

@@ -190,16 +190,7 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
     }
 
     // 6. The program and its working directory.
-    std::env::set_current_dir(&plan.process.cwd).map_err(|e| {
-        Error::config(
-            &plan.origin,
-            "process.cwd",
-            format!(
-                "{}: {e}; set it to a directory that exists inside the sandbox",
-                plan.process.cwd.display()
-            ),
-        )
-    })?;
+    process::enter_cwd(&plan.process, &plan.origin)?;
     let target = process::resolve(&plan.process)?;
 
     // 7. New session. A detached init execs the command itself, so it also takes the

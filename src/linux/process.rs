@@ -186,6 +186,21 @@ pub fn raise_rlimits_of(pid: i32, p: &ProcessSpec) -> Result<()> {
     Ok(())
 }
 
+/// `chdir` to `p.cwd`; a missing directory is a config error of `origin`'s
+/// `process.cwd` that says what to do.
+pub fn enter_cwd(p: &ProcessSpec, origin: &str) -> Result<()> {
+    std::env::set_current_dir(&p.cwd).map_err(|e| {
+        Error::config(
+            origin,
+            "process.cwd",
+            format!(
+                "{}: {e}; set it to a directory that exists inside the sandbox",
+                p.cwd.display()
+            ),
+        )
+    })
+}
+
 /// Switches to the configured uid/gid and supplementary groups.
 pub fn set_ids(p: &ProcessSpec, may_setgroups: bool) -> Result<()> {
     if may_setgroups {

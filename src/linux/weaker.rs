@@ -56,16 +56,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
         eprintln!("srt-runc: weaker mode ({RESIDUALS})");
     }
     let programs = seccomp_programs(plan)?;
-    std::env::set_current_dir(&plan.process.cwd).map_err(|e| {
-        Error::config(
-            &plan.origin,
-            "process.cwd",
-            format!(
-                "{}: {e}; set it to a directory that exists inside the sandbox",
-                plan.process.cwd.display()
-            ),
-        )
-    })?;
+    process::enter_cwd(&plan.process, &plan.origin)?;
     let mut target = process::resolve(&plan.process)?;
     // Parent → child: the proxy port, then "go". Child → parent: the report.
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe".into())?;
