@@ -75,8 +75,11 @@ mod linux {
                     "filesystem": {"allowWrite": [w]}
                 }))
                 .weaker(),
+                // Without namespaces, Landlock alone keeps srt's protected paths (a
+                // workspace .bashrc) unwritable; existing files stay editable.
                 vec![format!(
-                    "echo weaker > {w}/weaker.txt && cat {w}/weaker.txt"
+                    "echo weaker > {w}/notes.txt && cat {w}/notes.txt; \
+                 echo evil >> {w}/.bashrc 2>/dev/null || echo 'writing .bashrc refused'"
                 )],
             ),
         ];

@@ -644,6 +644,7 @@ fn the_example_agent_runs_three_tool_calls_as_root_and_unprivileged() {
             "asked: unknown.example:80\n",
             "network: Deny unknown.example:80 (the agent does not know unknown.example)\n",
             "stdout: weaker\n",
+            "stdout: writing .bashrc refused\n",
             "mode: Weaker\n",
             "layer PidNamespace: unavailable: weaker mode runs without namespaces\n",
             "not enforced: host PIDs are visible",
@@ -659,14 +660,12 @@ fn the_example_agent_runs_three_tool_calls_as_root_and_unprivileged() {
             2,
             "{o}"
         );
+        // Call 1 wrote notes.txt; call 3 (weaker mode) rewrote it but not .bashrc.
         assert_eq!(
             std::fs::read_to_string(work.join("notes.txt")).unwrap(),
-            "notes\n"
-        );
-        assert_eq!(
-            std::fs::read_to_string(work.join("weaker.txt")).unwrap(),
             "weaker\n"
         );
+        assert!(!work.join(".bashrc").exists());
         assert!(!Path::new("/etc/agent-was-here").exists());
     }
 }

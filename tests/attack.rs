@@ -225,6 +225,8 @@ struct Stage {
     s: Scratch,
     secret: PathBuf,
     proj: PathBuf,
+    /// A writable git work tree: its `.git/hooks` is one of srt's mandatory denies.
+    repo: PathBuf,
     outside: PathBuf,
     victims: Vec<Child>,
     env: Vec<(String, String)>,
@@ -286,9 +288,10 @@ impl Stage {
         let s = Scratch::new(&format!("attack-{}", mode.label()), user);
         let secret_dir = s.join("secret");
         let proj = s.join("proj");
+        let repo = s.join("repo");
         let outside = s.join("outside");
         let bin = s.join("bin");
-        for d in [&secret_dir, &proj, &outside, &bin] {
+        for d in [&secret_dir, &proj, &outside, &bin, &repo.join(".git/hooks")] {
             std::fs::create_dir_all(d).unwrap();
         }
         std::fs::set_permissions(&s.path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -299,6 +302,9 @@ impl Stage {
             &secret_dir,
             &secret,
             &proj,
+            &repo,
+            &repo.join(".git"),
+            &repo.join(".git/hooks"),
             &outside,
             &outside.join("victim"),
         ] {
@@ -335,6 +341,7 @@ impl Stage {
             ("MARKER", MARKER.to_string()),
             ("SECRET", secret.display().to_string()),
             ("PROJ", proj.display().to_string()),
+            ("REPO", repo.display().to_string()),
             ("OUTSIDE", outside.display().to_string()),
             ("VICTIM_PID", v1.id().to_string()),
             ("VICTIM2_PID", v2.id().to_string()),
@@ -377,6 +384,7 @@ impl Stage {
             s,
             secret,
             proj,
+            repo,
             outside,
             victims: vec![v1, v2],
             env,
@@ -410,7 +418,7 @@ impl Stage {
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(lib, &to).unwrap();
         }
-        for p in [&self.proj, &self.outside] {
+        for p in [&self.proj, &self.repo, &self.outside] {
             std::fs::create_dir_all(rootfs.join(p.strip_prefix("/").unwrap())).unwrap();
         }
         if !self.mode.user.is_root() {
@@ -446,7 +454,7 @@ impl Stage {
         let policy = json!({
             "filesystem": {
                 "denyRead": [self.secret.parent().unwrap().display().to_string()],
-                "allowWrite": [self.proj.display().to_string()]
+                "allowWrite": [self.proj.display().to_string(), self.repo.display().to_string()]
             },
             "network": {"allowedDomains": []}
         });
@@ -460,11 +468,15 @@ impl Stage {
                      "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
                     {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"},
                     {"destination": self.proj, "type": "bind", "source": self.proj, "options": ["rbind", "rw"]},
+                    {"destination": self.repo, "type": "bind", "source": self.repo, "options": ["rbind", "rw"]},
                     {"destination": self.outside, "type": "bind", "source": self.outside, "options": ["rbind", "ro"]}
                 ]);
                 c["linux"] = json!({"namespaces": [
                     {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
                 ]});
+                // The same sandbox policy: its writable paths are the project and the
+                // repository bound above, so srt's mandatory denies hold there too.
+                c["sandbox"] = policy;
                 c
             }
             Kind::Strong | Kind::Weaker => {

@@ -53,7 +53,7 @@ fn upstream() -> u16 {
 /// The confinement checks weaker mode must pass (shared by every environment).
 fn confinement_script(outside: &str, secret: &str, port: u16, other_port: u16) -> String {
     format!(
-        "set +e; echo w > ok.txt && echo W-inside; \
+        "set +e; echo w > work/ok.txt && echo W-inside; \
          (echo x > {outside}/x) 2>/dev/null && echo W-outside-ESCAPED || echo W-outside-blocked; \
          cat {secret}/key 2>/dev/null && echo R-ESCAPED || echo R-denied-blocked; \
          curl -s --noproxy '' -x \"$HTTP_PROXY\" http://127.0.0.1:{port}/; echo; \
@@ -109,6 +109,10 @@ fn fixture(user: User, name: &str) -> Fixture {
     let outside = Scratch::new(&format!("{name}-out"), user);
     let secret = proj.join("secret");
     std::fs::create_dir_all(&secret).unwrap();
+    // The project root holds (missing) protected paths, so weaker mode freezes it:
+    // the command writes in a subdirectory.
+    std::fs::create_dir_all(proj.join("work")).unwrap();
+    chown(&proj.join("work"), user);
     std::fs::write(secret.join("key"), "KEY").unwrap();
     chown(&secret, user);
     chown(&secret.join("key"), user);
@@ -380,5 +384,142 @@ fn what_the_command_leaves_running_dies_with_it() {
                 user.label()
             );
         }
+    }
+}
+
+/// srt's mandatory denies and `denyWrite` inside a writable project, kept by Landlock
+/// alone: writing, replacing, renaming away or creating a protected path fails; other
+/// files stay writable; the cost (no new entries directly in a directory on the way to
+/// a protected path) is real and said on stderr; `unenforced` trades it away, loudly.
+#[test]
+fn mandatory_denies_hold_inside_writable_paths() {
+    for user in users() {
+        let proj = Scratch::new("weaker-mandatory", user);
+        let p = |s: &str| proj.join(s);
+        for d in [".git/hooks", "src", "lock"] {
+            std::fs::create_dir_all(p(d)).unwrap();
+        }
+        for (f, body) in [
+            (".bashrc", "ORIG"),
+            (".git/config", "[core]"),
+            (".git/HEAD", "ref: refs/heads/main"),
+            (".git/hooks/pre-commit.sample", "#!/bin/sh"),
+            ("README.md", "readme"),
+            ("lock/locked.txt", "LOCKED"),
+        ] {
+            std::fs::write(p(f), body).unwrap();
+        }
+        for e in [".git", ".git/hooks", "src", "lock"] {
+            chown(&p(e), user);
+        }
+        for e in [
+            ".bashrc",
+            ".git/config",
+            ".git/HEAD",
+            ".git/hooks/pre-commit.sample",
+            "README.md",
+            "lock/locked.txt",
+        ] {
+            chown(&p(e), user);
+        }
+        let mut st = settings(&["."], &[], &[]);
+        st["filesystem"]["denyWrite"] = json!([p("lock/locked.txt").display().to_string()]);
+        let attempts = [
+            ("append-bashrc", "echo x >> .bashrc"),
+            ("rm-bashrc", "rm -f .bashrc"),
+            ("mv-bashrc", "mv .bashrc b"),
+            ("new-hook", "echo x > .git/hooks/pre-commit"),
+            ("symlink-hook", "ln -s /bin/true .git/hooks/post-checkout"),
+            ("mv-git", "mv .git .git-old"),
+            ("mv-hooks", "mv .git/hooks .git/h2"),
+            ("git-config", "echo x >> .git/config"),
+            ("new-mcp-json", "echo '{}' > .mcp.json"),
+            ("mkdir-vscode", "mkdir .vscode"),
+            ("deny-write", "echo x >> lock/locked.txt"),
+            ("new-in-root", "echo x > newfile"),
+        ];
+        let mut script = String::from("set +e; ");
+        for (name, cmd) in attempts {
+            script.push_str(&format!(
+                "({cmd}) 2>/dev/null && echo {name}-WROTE || echo {name}-blocked; "
+            ));
+        }
+        script.push_str(
+            "echo more >> README.md && echo readme-ok; echo new > src/new.rs && echo src-ok; \
+             mkdir -p src/a/b && echo deep > src/a/b/c && echo deep-ok; echo h >> .git/HEAD && echo head-ok",
+        );
+        let out = sandbox(user, &proj.path, &st, &["--weaker"], &script);
+        let (text, err) = (stdout(&out), stderr(&out));
+        let label = user.label();
+        assert!(out.status.success(), "{label}: {text}\n{err}");
+        for (name, _) in attempts {
+            assert!(
+                text.contains(&format!("{name}-blocked")),
+                "{label}: {name} was not refused:\n{text}\n{err}"
+            );
+        }
+        for ok in ["readme-ok", "src-ok", "deep-ok", "head-ok"] {
+            assert!(text.contains(ok), "{label}: {ok} missing:\n{text}\n{err}");
+        }
+        // The bytes on disk: protected paths untouched, ordinary writes landed.
+        let read = |s: &str| std::fs::read_to_string(p(s)).unwrap();
+        assert_eq!(read(".bashrc"), "ORIG");
+        assert_eq!(read(".git/config"), "[core]");
+        assert_eq!(read("lock/locked.txt"), "LOCKED");
+        assert_eq!(read("README.md"), "readmemore\n");
+        assert_eq!(read("src/a/b/c"), "deep\n");
+        let hooks: Vec<_> = std::fs::read_dir(p(".git/hooks"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(hooks, vec![std::ffi::OsString::from("pre-commit.sample")]);
+        for gone in [".mcp.json", ".vscode", "newfile", "b", ".git-old"] {
+            assert!(
+                std::fs::symlink_metadata(p(gone)).is_err(),
+                "{label}: {gone} exists"
+            );
+        }
+        let canon = std::fs::canonicalize(&proj.path).unwrap();
+        let line = err
+            .lines()
+            .find(|l| l.contains("no new files directly in"))
+            .unwrap_or_else(|| panic!("{label}: the cost is not said:\n{err}"));
+        assert!(
+            line.contains(&canon.display().to_string())
+                && line.contains(&format!("{}/.git", canon.display()))
+                && line.contains("weakerMandatoryDenies"),
+            "{line}"
+        );
+
+        // `unenforced`: the whole project writable, protected paths included, and said.
+        let mut st2 = settings(&["."], &[], &[]);
+        st2["weakerMandatoryDenies"] = json!("unenforced");
+        let out = sandbox(
+            user,
+            &proj.path,
+            &st2,
+            &["--weaker"],
+            "echo x >> .bashrc && echo new > newfile && echo wrote",
+        );
+        assert_eq!(ok(&out), "wrote\n", "{label}");
+        assert!(
+            stderr(&out).contains("mandatory denies are not enforced inside writable paths"),
+            "{label}: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("no new files"), "{label}");
+        assert_eq!(read(".bashrc"), "ORIGx\n");
+        std::fs::remove_file(p("newfile")).unwrap();
+        st["weakerMandatoryDenies"] = json!("unenforced");
+        // The explicit denyWrite still holds.
+        let out = sandbox(
+            user,
+            &proj.path,
+            &st,
+            &["--weaker"],
+            "echo x >> lock/locked.txt",
+        );
+        assert_ne!(out.status.code(), Some(0), "{label}");
+        assert_eq!(read("lock/locked.txt"), "LOCKED");
     }
 }

@@ -86,6 +86,8 @@ pub struct WeakerRules {
     pub allow_read: Vec<std::path::PathBuf>,
     /// Paths beneath which writing is allowed.
     pub writable: Vec<std::path::PathBuf>,
+    /// Paths inside writable ones that stay unwritable (they may not exist yet).
+    pub deny_write: Vec<std::path::PathBuf>,
     /// The only TCP port the sandbox may connect to (the proxy on host loopback);
     /// `None` with `confine_tcp` means no TCP connect at all.
     pub connect_port: Option<u16>,
@@ -104,6 +106,9 @@ pub struct WeakerOutcome {
     pub filesystem: Outcome,
     pub network: bool,
     pub scopes: bool,
+    /// Directories on the way from a writable path to a `deny_write` path: nothing can
+    /// be created, removed or renamed directly in them.
+    pub frozen: Vec<std::path::PathBuf>,
 }
 
 /// Applies weaker mode's rules: read granted on the *complement* of the denied paths
@@ -146,6 +151,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         &r.deny_read,
         &r.allow_read,
         &mut grants,
+        &mut Vec::new(),
     );
     for (p, is_dir) in grants {
         // Symlinks are skipped: access through one is checked against its target, and
@@ -166,17 +172,36 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
             .add_rule(PathBeneath::new(fd, rights))
             .map_err(|e| err(format!("{e} (while granting read on {})", p.display())))?;
     }
-    for p in &r.writable {
-        let Ok(fd) = PathFd::new(p) else { continue };
-        let rights = if p.is_dir() {
-            write
-        } else {
-            write & AccessFs::from_file(target)
-        };
-        created = created
-            .add_rule(PathBeneath::new(fd, rights))
-            .map_err(err)?;
+    // Writes: each writable path whole, or — when protected paths lie inside it — its
+    // complement, so that the directories on the way to them stay frozen.
+    let mut frozen = Vec::new();
+    for w in &r.writable {
+        let inside: Vec<std::path::PathBuf> = r
+            .deny_write
+            .iter()
+            .filter(|d| d.starts_with(w))
+            .cloned()
+            .collect();
+        let mut grants = Vec::new();
+        if inside.is_empty() {
+            grants.push((w.clone(), w.is_dir()));
+        } else if !inside.contains(w) {
+            complement(w, &inside, &[], &mut grants, &mut frozen);
+        }
+        for (p, is_dir) in grants {
+            let Ok(fd) = PathFd::new(&p) else { continue };
+            let rights = if is_dir {
+                write
+            } else {
+                write & AccessFs::from_file(target)
+            };
+            created = created
+                .add_rule(PathBeneath::new(fd, rights))
+                .map_err(|e| err(format!("{e} (while granting write on {})", p.display())))?;
+        }
     }
+    frozen.sort();
+    frozen.dedup();
     if let (true, Some(port)) = (network, r.connect_port) {
         created = created
             .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
@@ -195,6 +220,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         filesystem,
         network,
         scopes: abi >= 6,
+        frozen,
     })
 }
 
@@ -238,14 +264,14 @@ pub fn report(r: &mut Report, outcome: &Outcome, writable: usize) {
 /// Records weaker mode's Landlock outcome in the report.
 pub fn report_weaker(r: &mut Report, o: &WeakerOutcome, port: Option<u16>) {
     r.landlock_abi = o.abi;
-    r.set(
-        Layer::Landlock,
-        fs_status(&o.filesystem, o.abi),
-        format!(
-            "ABI {}: reads on the complement of denied paths, writes beneath allowed ones",
-            o.abi
-        ),
+    let mut detail = format!(
+        "ABI {}: reads on the complement of denied paths, writes beneath allowed ones",
+        o.abi
     );
+    if !o.frozen.is_empty() {
+        detail.push_str(&format!("; frozen (no new entries): {}", paths(&o.frozen)));
+    }
+    r.set(Layer::Landlock, fs_status(&o.filesystem, o.abi), detail);
     let net = if o.network {
         Status::Enforced
     } else {
@@ -265,6 +291,14 @@ pub fn report_weaker(r: &mut Report, o: &WeakerOutcome, port: Option<u16>) {
         scopes_status(o.abi),
         "abstract unix sockets, signals",
     );
+}
+
+/// `a, b, c` for messages.
+pub fn paths(ps: &[std::path::PathBuf]) -> String {
+    ps.iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The kernel's Landlock ABI version (0 when unavailable).
@@ -290,16 +324,21 @@ pub fn current_abi() -> i32 {
 /// descended instead; denied paths are skipped except for `allowRead` paths inside them.
 /// Landlock does not restrict path traversal, so deep grants need no grant on their
 /// ancestors (listing such an ancestor directory itself is what is lost).
+/// The directories descended into, which get no grant of their own, go to `descended`.
+/// A denied path that does not exist keeps its parent from being granted, so it cannot
+/// be created either.
 fn complement(
     dir: &std::path::Path,
     deny: &[std::path::PathBuf],
     allow: &[std::path::PathBuf],
     out: &mut Vec<(std::path::PathBuf, bool)>,
+    descended: &mut Vec<std::path::PathBuf>,
 ) {
     if deny.is_empty() {
         out.push((dir.to_path_buf(), true));
         return;
     }
+    descended.push(dir.to_path_buf());
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
@@ -316,7 +355,7 @@ fn complement(
                 out.push((a.clone(), a.is_dir()));
             }
         } else if is_dir && deny.iter().any(|d| d.starts_with(&child)) {
-            complement(&child, deny, allow, out);
+            complement(&child, deny, allow, out, descended);
         } else {
             out.push((child, is_dir));
         }

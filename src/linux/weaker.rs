@@ -18,11 +18,15 @@
 //! pipe. It is the child subreaper of everything the command starts, and kills what
 //! is left when the command exits, so background processes die with the sandbox.
 //!
+//! Protected paths inside writable ones (`denyWrite`, srt's mandatory denies) are kept
+//! by granting write on the complement: the directories on the way to them are frozen
+//! (no entry created, removed or renamed there), since a Landlock grant on a directory
+//! would cover everything beneath it.
+//!
 //! Residuals (not enforced here; listed in the report): host PIDs are visible; host
 //! unix sockets are reachable by path (Landlock gains that control in ABI 9); a host
-//! TCP service on exactly the proxy port would be reachable; srt's mandatory denies are
-//! not enforced inside writable paths (a Landlock grant on a directory covers all of
-//! it); listing a directory on the way to a denied path fails.
+//! TCP service on exactly the proxy port would be reachable; listing a directory on the
+//! way to a denied path fails.
 
 use super::landlock::{self, WeakerRules};
 use super::process::{self, wait_set};
@@ -37,23 +41,29 @@ use nix::unistd::{fork, ForkResult, Pid};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// The layers weaker mode cannot provide, for stderr.
-pub const RESIDUALS: &str =
-    "no namespaces: host PIDs visible, host unix sockets reachable by path, mandatory denies not enforced inside writable paths";
+pub const RESIDUALS: &str = "no namespaces: host PIDs visible, host unix sockets reachable by path";
 
 /// What weaker mode does not enforce, one item each, for the enforcement report.
 pub const NOT_ENFORCED: &[&str] = &[
     "host PIDs are visible (no PID namespace, the host's /proc)",
     "host unix sockets are reachable by path (Landlock controls them only from ABI 9)",
     "a host TCP service on exactly the proxy's port on 127.0.0.1 is reachable",
-    "srt's mandatory denies are not enforced inside writable paths",
     "listing a directory on the way to a denied path fails",
     "no mount, IPC, UTS or cgroup isolation",
 ];
 
+/// The extra residual when the policy set `weakerMandatoryDenies` to `unenforced`.
+pub const MANDATORY_UNENFORCED: &str =
+    "srt's mandatory denies are not enforced inside writable paths (weakerMandatoryDenies: unenforced)";
+
 /// Runs the plan without namespaces.
 pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
     if !opts.quiet {
-        eprintln!("srt-runc: weaker mode ({RESIDUALS})");
+        if plan.landlock.mandatory_unenforced {
+            eprintln!("srt-runc: weaker mode ({RESIDUALS}, {MANDATORY_UNENFORCED})");
+        } else {
+            eprintln!("srt-runc: weaker mode ({RESIDUALS})");
+        }
     }
     let programs = seccomp_programs(plan)?;
     process::enter_cwd(&plan.process, &plan.origin)?;
@@ -142,6 +152,9 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
             );
         }
         report.not_enforced = NOT_ENFORCED.iter().map(|s| s.to_string()).collect();
+        if plan.landlock.mandatory_unenforced {
+            report.not_enforced.push(MANDATORY_UNENFORCED.into());
+        }
         if let Err(e) = opts.check_report(&report) {
             let _ = sys::pidfd_send_signal(&pidfd, libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(child, None);
@@ -268,6 +281,7 @@ fn child_setup(
         deny_read: plan.landlock.deny_read.clone(),
         allow_read: plan.landlock.allow_read.clone(),
         writable: plan.landlock.writable.clone(),
+        deny_write: plan.landlock.deny_write.clone(),
         connect_port: (port != 0).then_some(port),
         confine_tcp: true,
         allow_bind: matches!(&plan.network, NetworkPlan::Proxy { settings, .. } if settings.allow_local_binding == Some(true)),
@@ -275,6 +289,12 @@ fn child_setup(
     };
     let outcome = landlock::restrict_weaker(&rules)?;
     landlock::report_weaker(&mut report, &outcome, rules.connect_port);
+    if !outcome.frozen.is_empty() && !opts.quiet {
+        eprintln!(
+            "srt-runc: weaker mode: no new files directly in {} (a protected path lies beneath each — denyWrite, or srt's mandatory denies such as .bashrc and .git/hooks — and Landlock can keep it only this way; sandbox.weakerMandatoryDenies = \"unenforced\" lifts this for the mandatory denies and leaves them writable)",
+            landlock::paths(&outcome.frozen)
+        );
+    }
     if !outcome.network && !opts.quiet {
         eprintln!(
             "srt-runc: weaker mode: Landlock ABI {} has no TCP rules; outbound TCP is not confined",

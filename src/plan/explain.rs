@@ -111,6 +111,24 @@ pub fn render_text(plan: &Plan) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !plan.landlock.deny_write.is_empty() {
+        let _ = writeln!(
+            s,
+            "             except (write granted on the complement; the directories on the way are frozen): {}",
+            plan.landlock
+                .deny_write
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if plan.landlock.mandatory_unenforced {
+        let _ = writeln!(
+            s,
+            "             srt's mandatory denies not enforced (weakerMandatoryDenies: unenforced)"
+        );
+    }
     let _ = writeln!(
         s,
         "seccomp:     {}{}",

@@ -96,6 +96,14 @@ pub struct LandlockPlan {
     /// Weaker mode only: paths inside `deny_read` that stay readable.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow_read: Vec<PathBuf>,
+    /// Weaker mode only: paths inside writable ones that stay unwritable (`denyWrite`,
+    /// and srt's mandatory denies unless `weakerMandatoryDenies` is `unenforced`),
+    /// kept so by granting write on the complement; they may not exist yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deny_write: Vec<PathBuf>,
+    /// Weaker mode only: srt's mandatory denies were left out of `deny_write` on request.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mandatory_unenforced: bool,
     /// Also grant write to regular files open as stdin/stdout/stderr, so that
     /// `echo >/dev/stderr` keeps working when the caller redirected stderr to a file.
     pub stdio_files: bool,
@@ -242,6 +250,8 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
         stdio_files: true,
         deny_read: Vec::new(),
         allow_read: Vec::new(),
+        deny_write: Vec::new(),
+        mandatory_unenforced: false,
     };
     let (mut mounts, mut placeholders, mut namespaces) =
         (mounts, placeholders, STRONG_NAMESPACES.to_vec());
@@ -254,7 +264,10 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
             ));
         }
         builtin.push("weaker-net");
-        landlock = weaker_landlock(&mounts);
+        landlock = weaker_landlock(
+            &mounts,
+            policy.sandbox.weaker_mandatory_denies.unwrap_or_default(),
+        );
         mounts.clear();
         placeholders.clear();
         namespaces.clear();
@@ -286,8 +299,9 @@ pub fn build(policy: &Policy, caller: Caller) -> Result<Plan> {
 /// Weaker mode's Landlock rules, derived from the mount plan strong mode would use:
 /// writable binds stay writable, unreadable stubs become read denials, and `/dev` is
 /// denied except the ordinary device files (the host's /dev is not replaced here, and a
-/// root caller could otherwise read raw disks around every other rule).
-fn weaker_landlock(mounts: &[MountStep]) -> LandlockPlan {
+/// root caller could otherwise read raw disks around every other rule). Read-only steps
+/// inside writable paths (`denyWrite`, mandatory denies) become write denials.
+fn weaker_landlock(mounts: &[MountStep], mandatory: crate::policy::WeakerDenies) -> LandlockPlan {
     let mut writable: Vec<PathBuf> = mounts
         .iter()
         .filter(|m| {
@@ -324,11 +338,26 @@ fn weaker_landlock(mounts: &[MountStep]) -> LandlockPlan {
         .map(|m| m.dest.clone())
         .collect();
     allow_read.extend(dev);
+    let mandatory_unenforced = mandatory == crate::policy::WeakerDenies::Unenforced;
+    let mut deny_write: Vec<PathBuf> = mounts
+        .iter()
+        .filter(|m| matches!(m.kind, StepKind::ReadOnly))
+        .filter(|m| {
+            m.origin == "sandbox.filesystem.denyWrite"
+                || (m.origin == mounts::PROTECT_ORIGIN && !mandatory_unenforced)
+        })
+        .filter(|m| writable.iter().any(|w| m.dest.starts_with(w)))
+        .map(|m| m.dest.clone())
+        .collect();
+    deny_write.sort();
+    deny_write.dedup();
     LandlockPlan {
         writable,
         stdio_files: true,
         deny_read,
         allow_read,
+        deny_write,
+        mandatory_unenforced,
     }
 }
 

@@ -511,7 +511,7 @@ fn missing_protected(cwd: &Path, allow_git_config: bool) -> Vec<PathBuf> {
 }
 
 /// Origin of the read-only step over a mandatory-deny path.
-const PROTECT_ORIGIN: &str = "mandatory deny";
+pub(super) const PROTECT_ORIGIN: &str = "mandatory deny";
 /// Origin of the bind that pins a directory between a protected path and its root.
 const PIN_ORIGIN: &str = "mandatory deny (ancestor pin)";
 

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use settings::{FilesystemSettings, Mode, NetworkSettings, PathEntry, SandboxSettings};
+pub use settings::{
+    FilesystemSettings, Mode, NetworkSettings, PathEntry, SandboxSettings, WeakerDenies,
+};
 
 /// Default `PATH` inside the sandbox when the process environment has none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

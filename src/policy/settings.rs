@@ -22,6 +22,26 @@ pub enum Mode {
     Auto,
 }
 
+/// How weaker mode keeps srt's mandatory denies (`.bashrc`, `.git/hooks`, ...) that lie
+/// inside a writable path. Without a mount namespace only Landlock is left, and Landlock
+/// can only grant: a grant on a directory covers everything beneath it. So the only way
+/// to keep a protected path unwritable inside a writable tree is to grant less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeakerDenies {
+    /// Every directory between a writable path and a protected path is *frozen*: its
+    /// entries other than the protected ones keep their write rights, but nothing can
+    /// be created, removed or renamed directly in it, so a protected path can be
+    /// neither written, nor replaced, nor created. The cost: no new files directly in
+    /// such a directory (often the project root, and `.git`, which git needs for its
+    /// lock files).
+    #[default]
+    Freeze,
+    /// Writable paths are writable whole, protected paths included; the run says so on
+    /// stderr and in the enforcement report.
+    Unenforced,
+}
+
 /// A path entry: a plain string (may be a glob where the field allows it) or
 /// `{"path": "...", "literal": true}`, which is never treated as a glob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +109,10 @@ pub struct SandboxSettings {
     /// srt-runc: strong (default), weaker, or auto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
+    /// srt-runc, weaker mode only: how srt's mandatory denies inside writable paths are
+    /// kept (default `freeze`; see [`WeakerDenies`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weaker_mandatory_denies: Option<WeakerDenies>,
 
     // srt fields refused with "not supported by srt-runc" (see `unsupported`).
     #[serde(default, skip_serializing)]

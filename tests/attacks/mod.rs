@@ -49,6 +49,7 @@ pub mod unix_abstract;
 pub mod unix_pathname;
 pub mod userfaultfd;
 pub mod write_bind_mount;
+pub mod write_git_hook;
 pub mod write_hardlink;
 pub mod write_open_by_handle;
 pub mod write_path;
@@ -118,6 +119,7 @@ pub const ALL: &[Technique] = &[
     t!(write_userns_remount, Root),
     t!(write_rename_ancestor, Root),
     t!(write_tmpfile_linkat, Root),
+    t!(write_git_hook, Root),
     t!(net_tcp, Root),
     t!(net_udp, Root),
     t!(net_icmp, Root),
