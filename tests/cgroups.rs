@@ -2,7 +2,8 @@
 //! (`pause`/`resume`, status `paused`), `ps`, `update`, `kill --all`, and nothing left
 //! behind after `delete` or a failed `create`. v1 is exercised through the lifecycle
 //! commands on this host's v1 hierarchies; v2 through the library on the host's cgroup2
-//! mount (which carries the freezer and hugetlb here).
+//! mount (which carries the freezer and hugetlb here), and its device rules (an eBPF
+//! program) also through the lifecycle commands run where that mount is the only one.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -478,4 +479,329 @@ fn cgroup_v2_freezer_and_resources() {
     assert!(!Path::new("/sys/fs/cgroup/unified")
         .join(top.trim_start_matches('/'))
         .exists());
+}
+
+/// EPERM, as the kernel answers an open or mknod a device program refuses.
+const EPERM: &str = "1";
+
+/// A child process killed and reaped on drop (so that a failed test's cgroup can go).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A host process that, for every line it reads, tries each device access and prints
+/// one line `PATH:MODE=RESULT ...` (RESULT: `ok` or the errno). `mknod` makes a node
+/// with those numbers in `scratch`.
+fn device_prober(scratch: &Path) -> Reaped {
+    let script = r#"
+import os, stat, sys
+tries = [("/dev/null", "rw"), ("/dev/fuse", "r"), ("/dev/fuse", "rw"),
+         ("/dev/loop-control", "r"), ("/dev/kmsg", "r"), ("mknod", "1:3"),
+         ("mknod", "10:237")]
+for n, _ in enumerate(sys.stdin):
+    out = []
+    for path, mode in tries:
+        try:
+            if path == "mknod":
+                ma, mi = mode.split(":")
+                node = os.path.join(sys.argv[1], "node%d-%s-%s" % (n, ma, mi))
+                os.mknod(node, stat.S_IFCHR | 0o600, os.makedev(int(ma), int(mi)))
+            else:
+                flags = os.O_RDWR if mode == "rw" else os.O_RDONLY
+                os.close(os.open(path, flags | os.O_NONBLOCK))
+            out.append("%s:%s=ok" % (path, mode))
+        except OSError as e:
+            out.append("%s:%s=%d" % (path, mode, e.errno))
+    print(" ".join(out), flush=True)
+"#;
+    Reaped(
+        std::process::Command::new("/usr/bin/python3")
+            .args(["-c", script, scratch.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// One round of [`device_prober`]: access → result.
+fn probe_devices(
+    child: &mut Reaped,
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+) -> std::collections::BTreeMap<String, String> {
+    let stdin = child.0.stdin.as_mut().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    stdin.flush().unwrap();
+    let line = lines.next().expect("the prober answers").unwrap();
+    line.split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv.rsplit_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn wait_program_freed(id: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while srt_runc::linux::bpf::program_exists(id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "device program {id} is still loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// cgroup v2 device rules through the library on the host's cgroup2 mount: the kernel
+/// refuses what the rules do not allow (open per access mode, and mknod) for a real
+/// process in the cgroup; an update replaces the program instead of stacking a second
+/// one; an update without device rules leaves it; removal frees it.
+#[test]
+fn cgroup_v2_device_rules_are_enforced() {
+    let user = root_user();
+    let s = Scratch::new("cg-v2dev", user);
+    let hs: Vec<_> = cgroup::hierarchies().into_iter().filter(|h| h.v2).collect();
+    let top = parent("v2dev");
+    let _cleanup = Cleanup {
+        rt: &Rt::new(&s, user),
+        ids: &[],
+        top: top.clone(),
+    };
+    let mut cg = cgroup::resolve(&hs, Some(Path::new(&format!("{top}/c7"))), "c7").unwrap();
+    assert_eq!(cg.version, Version::V2);
+    cg.create().unwrap();
+    let dir = cg.dirs[""].clone();
+
+    let mut child = device_prober(&s.path);
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(child.0.stdout.take().unwrap()));
+    cg.join(child.0.id() as i32).unwrap();
+    // Without rules everything opens: the refusals below come from the program.
+    let before = probe_devices(&mut child, &mut lines);
+    assert!(before.values().all(|v| v == "ok"), "{before:?}");
+    assert_eq!(
+        srt_runc::linux::bpf::device_programs(&dir).unwrap(),
+        Vec::<u32>::new()
+    );
+
+    let apply = |devices: serde_json::Value| {
+        let res: oci_spec::runtime::LinuxResources =
+            serde_json::from_value(json!({ "devices": devices })).unwrap();
+        cg.apply(&res).unwrap();
+    };
+    apply(json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"}
+    ]));
+    let ids = srt_runc::linux::bpf::device_programs(&dir).unwrap();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let got = probe_devices(&mut child, &mut lines);
+    let want = [
+        ("/dev/null:rw", "ok"), // a default
+        ("/dev/fuse:r", "ok"),
+        ("/dev/fuse:rw", EPERM),
+        ("/dev/loop-control:r", EPERM),
+        ("/dev/kmsg:r", EPERM),
+        ("mknod:1:3", "ok"), // a default, rwm
+        ("mknod:10:237", EPERM),
+    ];
+    for (k, v) in want {
+        assert_eq!(got[k], v, "{k}: {got:?}");
+    }
+
+    // update: the new rules replace the old ones (one program, a new one).
+    apply(json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"},
+        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "r"}
+    ]));
+    let after = srt_runc::linux::bpf::device_programs(&dir).unwrap();
+    assert_eq!(after.len(), 1, "programs stacked: {after:?}");
+    assert_ne!(after, ids);
+    wait_program_freed(ids[0]);
+    let got = probe_devices(&mut child, &mut lines);
+    for (k, v) in [
+        ("/dev/fuse:rw", "ok"),
+        ("/dev/kmsg:r", "ok"),
+        ("/dev/loop-control:r", EPERM),
+        ("mknod:10:237", EPERM),
+    ] {
+        assert_eq!(got[k], v, "{k}: {got:?}");
+    }
+    // An update without device rules keeps the program.
+    let res: oci_spec::runtime::LinuxResources =
+        serde_json::from_value(json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}))
+            .unwrap();
+    cg.apply(&res).unwrap();
+    assert_eq!(srt_runc::linux::bpf::device_programs(&dir).unwrap(), after);
+
+    // A program the verifier refuses (exit without setting r0) says why in one line.
+    let exit = srt_runc::linux::devfilter::Insn {
+        code: srt_runc::linux::devfilter::op::EXIT,
+        regs: 0,
+        off: 0,
+        imm: 0,
+    };
+    let e = srt_runc::linux::bpf::load_device_program(&[exit])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("the kernel refused the device program")
+            && e.contains("R0")
+            && !e.contains('\n'),
+        "{e}"
+    );
+
+    cg.destroy().unwrap();
+    child.0.wait().unwrap();
+    assert!(!dir.exists());
+    nothing_left(&top);
+    wait_program_freed(after[0]);
+}
+
+/// `srt-runc --root ROOT ARGS` in a private mount namespace whose `/sys/fs/cgroup` is
+/// the host's cgroup2 hierarchy alone: the runtime sees a pure cgroup v2 host (as it
+/// would on one), while its cgroups are the host's real v2 directories.
+fn on_v2(rt: &Rt, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",
+        "sh",
+    ])
+    .arg(srt_runc())
+    .arg("--root")
+    .arg(&rt.root)
+    .args(args)
+    .stdin(Stdio::null());
+    c
+}
+
+/// Deletes the container through the v2 view (its state names v2 paths) before the
+/// [`Cleanup`] of its parent.
+struct V2Container<'a>(&'a Rt, &'a str);
+
+impl Drop for V2Container<'_> {
+    fn drop(&mut self) {
+        let _ = on_v2(self.0, &["delete", "--force", self.1]).output();
+    }
+}
+
+/// Device rules end to end on (a view of) a pure cgroup v2 host: `create` attaches the
+/// program before the container runs, processes `exec`'d into it are refused what the
+/// rules do not allow (nodes bound in by `linux.devices`, so they exist), `update`
+/// replaces the program, and `delete` leaves neither the cgroup nor the program.
+#[test]
+fn v2_device_rules_through_create_update_and_delete() {
+    let user = root_user();
+    let s = Scratch::new("cg-v2dev-oci", user);
+    let top = parent("v2dev-oci");
+    let path = format!("{top}/c8");
+    let b = busybox_bundle_with(&s, user, &["sleep", "1000"], false, |c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
+            {"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237}
+        ]);
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"}
+        ]});
+    });
+    let rt = Rt::new(&s, user);
+    let _cleanup = Cleanup {
+        rt: &rt,
+        ids: &[],
+        top: top.clone(),
+    };
+    let _container = V2Container(&rt, "c8");
+    let out = std::fs::File::create(s.join("out")).unwrap();
+    let created = on_v2(&rt, &["create", "--bundle", b.to_str().unwrap(), "c8"])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .unwrap();
+    assert!(
+        created.success(),
+        "create: {}",
+        std::fs::read_to_string(s.join("out")).unwrap()
+    );
+    let host_dir = Path::new(V1)
+        .join("unified")
+        .join(path.trim_start_matches('/'));
+    let pid = rt.state("c8")["pid"].as_i64().unwrap();
+    let procs = read(host_dir.join("cgroup.procs"));
+    assert!(
+        procs.lines().any(|l| l == pid.to_string()),
+        "the init is in the v2 cgroup: {procs}"
+    );
+    let first = srt_runc::linux::bpf::device_programs(&host_dir).unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    ok(&on_v2(&rt, &["start", "c8"]).output().unwrap());
+
+    // Each access in a subshell: `ok`, or the shell's message with the errno text.
+    let script = "for spec in '</dev/fuse' '<>/dev/fuse' '</dev/loop-control' '<>/dev/null'; do \
+                  if err=$(eval \": $spec\" 2>&1); then echo \"$spec ok\"; \
+                  else echo \"$spec $err\"; fi; done";
+    let probe = || {
+        let text = ok(&on_v2(&rt, &["exec", "c8", "sh", "-c", script])
+            .output()
+            .unwrap());
+        text.lines()
+            .map(|l| {
+                let (k, v) = l.split_once(' ').unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let refused = "Operation not permitted";
+    let got = probe();
+    assert_eq!(got["</dev/fuse"], "ok", "{got:?}");
+    assert!(got["<>/dev/fuse"].contains(refused), "{got:?}");
+    assert!(got["</dev/loop-control"].contains(refused), "{got:?}");
+    assert_eq!(got["<>/dev/null"], "ok", "{got:?}");
+
+    let res = s.join("res.json");
+    std::fs::write(
+        &res,
+        json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "access": "rw"}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    ok(
+        &on_v2(&rt, &["update", "--resources", res.to_str().unwrap(), "c8"])
+            .output()
+            .unwrap(),
+    );
+    let second = srt_runc::linux::bpf::device_programs(&host_dir).unwrap();
+    assert_eq!(second.len(), 1, "programs stacked: {second:?}");
+    assert_ne!(second, first);
+    let got = probe();
+    for k in [
+        "</dev/fuse",
+        "<>/dev/fuse",
+        "</dev/loop-control",
+        "<>/dev/null",
+    ] {
+        assert_eq!(got[k], "ok", "{k}: {got:?}");
+    }
+
+    ok(&on_v2(&rt, &["delete", "--force", "c8"]).output().unwrap());
+    wait_gone(pid);
+    assert!(!host_dir.exists());
+    nothing_left(&top);
+    wait_program_freed(second[0]);
+    wait_program_freed(first[0]);
 }

@@ -8,7 +8,8 @@
 //!
 //! The container's processes are exactly `cgroup.procs` of its cgroup, which is what
 //! `ps`, `kill --all` and `delete` use; `pause`/`resume` are the freezer (`freezer.state`
-//! on v1, `cgroup.freeze` on v2).
+//! on v1, `cgroup.freeze` on v2). Device rules are `devices.allow`/`devices.deny` on v1
+//! and an eBPF program attached to the directory on v2 ([`device_program`]).
 
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
@@ -539,11 +540,10 @@ pub fn writes(res: &LinuxResources, version: Version) -> Result<Vec<Write>> {
         }
     }
     if let Some(devices) = res.devices() {
+        // v2 has no device files: its rules are a program, see [`device_program`].
         if !v2 {
             out.extend(device_writes(devices));
         }
-        // v2 device rules are eBPF programs; the container's user namespace already
-        // forbids mknod, and only the device nodes bound into its /dev are reachable.
     }
     if let Some(u) = res.unified() {
         let mut keys: Vec<_> = u.keys().collect();
@@ -590,6 +590,29 @@ fn device_writes(rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Vec<Write> {
         }
     }
     out
+}
+
+/// The cgroup v2 device program for `res` (`None` on v1, or when `res` has no device
+/// rules): the config's rules in order, then the defaults, as on v1. Unlike a fresh v1
+/// cgroup (which inherits allow-all), a device not named by any rule is refused, so
+/// allow-only rules on v2 are a complete list. Pure: [`Cgroup::apply`] loads it.
+pub fn device_program(
+    res: &LinuxResources,
+    version: Version,
+) -> Result<Option<Vec<super::devfilter::Insn>>> {
+    use super::devfilter;
+    let rules = match res.devices() {
+        Some(r) if version == Version::V2 && !r.is_empty() => r,
+        _ => return Ok(None),
+    };
+    let mut all = devfilter::from_oci(rules).map_err(|e| CgroupError::Unsupported {
+        field: format!("devices[{}]", e.index),
+        why: e.why,
+    })?;
+    for d in DEFAULT_DEVICES {
+        all.push(devfilter::allow_line(d).map_err(CgroupError::Other)?);
+    }
+    Ok(Some(devfilter::program(&all)))
 }
 
 impl Cgroup {
@@ -652,6 +675,7 @@ impl Cgroup {
     /// Applies `res`; a controller the host lacks is an error only when `res` uses it.
     pub fn apply(&self, res: &LinuxResources) -> Result<()> {
         let ws = writes(res, self.version)?;
+        let devices = device_program(res, self.version)?;
         // v1 memsw must stay >= the memory limit: when both change, write in the order
         // that keeps that true (retry the other order if the kernel refuses).
         for wr in &ws {
@@ -693,6 +717,11 @@ impl Cgroup {
                     )))
                 }
             }
+        }
+        if let (Some(insns), Some(dir)) = (devices, self.dirs.get("")) {
+            // Replaces the program an earlier apply attached, so `update` does not stack.
+            super::bpf::set_device_program(dir, &insns)
+                .map_err(|e| CgroupError::Other(format!("linux.resources.devices: {e}")))?;
         }
         Ok(())
     }
@@ -921,6 +950,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("memory.swappiness"));
+    }
+
+    #[test]
+    fn v2_device_rules_are_a_program_with_the_defaults_last() {
+        use crate::linux::devfilter::{eval, ACC_READ, ACC_WRITE, DEV_CHAR};
+        let r = res(serde_json::json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"},
+            {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]}));
+        assert_eq!(device_program(&r, Version::V1).unwrap(), None);
+        let p = device_program(&r, Version::V2).unwrap().unwrap();
+        let rw = ACC_READ | ACC_WRITE;
+        assert!(eval(&p, DEV_CHAR, ACC_READ, 10, 229));
+        assert!(!eval(&p, DEV_CHAR, rw, 10, 229));
+        assert!(!eval(&p, DEV_CHAR, ACC_READ, 10, 237));
+        // The defaults come after the config's rules, as on v1: /dev/null stays usable.
+        assert!(eval(&p, DEV_CHAR, rw, 1, 3));
+        assert!(eval(&p, DEV_CHAR, rw, 136, 4));
+
+        let none = res(serde_json::json!({"devices": [], "pids": {"limit": 3}}));
+        assert_eq!(device_program(&none, Version::V2).unwrap(), None);
+        let bad = res(serde_json::json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "p", "access": "rwm"}
+        ]}));
+        let e = device_program(&bad, Version::V2).unwrap_err().to_string();
+        assert!(e.starts_with("linux.resources.devices[1]: type p"), "{e}");
     }
 
     #[test]

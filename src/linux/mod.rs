@@ -3,10 +3,12 @@
 //! `supervisor` is the parent side (clone, id maps, signal forwarding, exit status);
 //! `init` is the child side, where the whole setup order is written out in one function.
 
+pub mod bpf;
 pub mod caps;
 pub mod cgroup;
 pub mod check;
 pub mod detached;
+pub mod devfilter;
 pub mod exec;
 pub mod idmap;
 pub mod init;
