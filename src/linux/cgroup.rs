@@ -592,6 +592,15 @@ fn device_writes(rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Vec<Write> {
     out
 }
 
+/// Whether this process is root in the host's user namespace (uid 0 with the identity
+/// map), the only caller that may attach cgroup device programs.
+fn host_root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && std::fs::read_to_string("/proc/self/uid_map")
+            .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+            .unwrap_or(false)
+}
+
 /// The cgroup v2 device program for `res` (`None` on v1, or when `res` has no device
 /// rules): the config's rules in order, then the defaults, as on v1. Unlike a fresh v1
 /// cgroup (which inherits allow-all), a device not named by any rule is refused, so
@@ -720,8 +729,23 @@ impl Cgroup {
         }
         if let (Some(insns), Some(dir)) = (devices, self.dirs.get("")) {
             // Replaces the program an earlier apply attached, so `update` does not stack.
-            super::bpf::set_device_program(dir, &insns)
-                .map_err(|e| CgroupError::Other(format!("linux.resources.devices: {e}")))?;
+            match super::bpf::set_device_program(dir, &insns) {
+                Ok(_) => {}
+                // A rootless caller (on a delegated v2 hierarchy) may not load programs.
+                // Its container is in a user namespace that cannot mknod real devices,
+                // and the nodes bound into it are ones the caller could open anyway, so
+                // the rules add nothing there: skip them, loudly, rather than refuse.
+                Err(super::bpf::BpfError::Sys { source, .. })
+                    if source.raw_os_error() == Some(libc::EPERM) && !host_root() =>
+                {
+                    tracing::warn!(
+                        "linux.resources.devices not applied: an unprivileged caller cannot attach cgroup device programs"
+                    );
+                }
+                Err(e) => {
+                    return Err(CgroupError::Other(format!("linux.resources.devices: {e}")))
+                }
+            }
         }
         Ok(())
     }

@@ -162,15 +162,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         {
             continue;
         }
-        let Ok(fd) = PathFd::new(&p) else { continue };
-        let rights = if is_dir {
-            read
-        } else {
-            read & AccessFs::from_file(target)
-        };
-        created = created
-            .add_rule(PathBeneath::new(fd, rights))
-            .map_err(|e| err(format!("{e} (while granting read on {})", p.display())))?;
+        created = grant(created, &p, is_dir, read, target, "read")?;
     }
     // Writes: each writable path whole, or — when protected paths lie inside it — its
     // complement, so that the directories on the way to them stay frozen.
@@ -189,15 +181,7 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
             complement(w, &inside, &[], &mut grants, &mut frozen);
         }
         for (p, is_dir) in grants {
-            let Ok(fd) = PathFd::new(&p) else { continue };
-            let rights = if is_dir {
-                write
-            } else {
-                write & AccessFs::from_file(target)
-            };
-            created = created
-                .add_rule(PathBeneath::new(fd, rights))
-                .map_err(|e| err(format!("{e} (while granting write on {})", p.display())))?;
+            created = grant(created, &p, is_dir, write, target, "write")?;
         }
     }
     frozen.sort();
@@ -222,6 +206,30 @@ pub fn restrict_weaker(r: &WeakerRules) -> Result<WeakerOutcome> {
         scopes: abi >= 6,
         frozen,
     })
+}
+
+/// Adds one rule: `rights` beneath a directory, their file subset on anything else
+/// (Landlock refuses directory rights on a file). A path that cannot be opened (gone
+/// since it was listed) gets no rule, which grants nothing.
+fn grant(
+    created: landlock::RulesetCreated,
+    p: &std::path::Path,
+    is_dir: bool,
+    rights: landlock::BitFlags<AccessFs>,
+    target: ABI,
+    what: &str,
+) -> Result<landlock::RulesetCreated> {
+    let Ok(fd) = PathFd::new(p) else {
+        return Ok(created);
+    };
+    let rights = if is_dir {
+        rights
+    } else {
+        rights & AccessFs::from_file(target)
+    };
+    created
+        .add_rule(PathBeneath::new(fd, rights))
+        .map_err(|e| err(format!("{e} (while granting {what} on {})", p.display())))
 }
 
 fn fs_status(outcome: &Outcome, abi: i32) -> Status {

@@ -104,23 +104,13 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(
         s,
         "landlock:    writes only beneath: {}",
-        plan.landlock
-            .writable
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        join(&plan.landlock.writable)
     );
     if !plan.landlock.deny_write.is_empty() {
         let _ = writeln!(
             s,
             "             except (write granted on the complement; the directories on the way are frozen): {}",
-            plan.landlock
-                .deny_write
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            join(&plan.landlock.deny_write)
         );
     }
     if plan.landlock.mandatory_unenforced {
@@ -189,4 +179,13 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(s, "hostname:    {h}");
     }
     s
+}
+
+/// `a, b, c`.
+fn join(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
