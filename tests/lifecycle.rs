@@ -510,3 +510,213 @@ fn features_and_version() {
     assert!(lines[1].starts_with("commit: "), "{out}");
     assert_eq!(lines[2], "spec: 1.0.2");
 }
+
+/// The project tree: relative path and content ("dir" for directories, "mode000" for a
+/// file nobody can open: a placeholder).
+fn project_tree(p: &std::path::Path) -> Vec<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            let rel = e.path().strip_prefix(p).unwrap().display().to_string();
+            if m.is_dir() {
+                out.push((rel, "dir".into()));
+                stack.push(e.path());
+            } else if m.permissions().mode() & 0o777 == 0 {
+                out.push((rel, "mode000".into()));
+            } else {
+                out.push((rel, std::fs::read_to_string(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A bundle in `s/NAME` running `script` on the host's root, read-only except the
+/// writable `project`, which is also the working directory (so protected names missing
+/// there get placeholders).
+fn project_bundle(
+    s: &Scratch,
+    user: User,
+    name: &str,
+    project: &std::path::Path,
+    script: &str,
+    tweak: impl FnOnce(&mut Value),
+) -> std::path::PathBuf {
+    let b = s.join(name);
+    std::fs::create_dir_all(&b).unwrap();
+    let mut cfg = config(&["/bin/sh", "-c", script]);
+    cfg["process"]["cwd"] = json!(project);
+    cfg["sandbox"] = json!({"filesystem": {"allowWrite": [project]}});
+    tweak(&mut cfg);
+    write_bundle(&b, &cfg);
+    chown_tree(&b, user);
+    b
+}
+
+/// The registry of `user`'s placeholders (see `linux::placeholders::registry_dir`).
+fn placeholder_registry(user: User) -> String {
+    let path = if user.is_root() {
+        std::path::PathBuf::from("/run/srt-runc-placeholders/placeholders.json")
+    } else {
+        std::path::PathBuf::from(format!(
+            "/tmp/srt-runc-placeholders-{}/placeholders.json",
+            user.uid
+        ))
+    };
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn create_mode_keeps_placeholders_until_delete() {
+    for user in users() {
+        let who = user.label();
+        let s = Scratch::new("lc-placeholders", user);
+        let project = s.join("project");
+        std::fs::create_dir_all(project.join("src")).unwrap();
+        std::fs::write(project.join("README"), "project\n").unwrap();
+        chown_tree(&project, user);
+        let before = project_tree(&project);
+        let ours = project.to_str().unwrap().to_string();
+        let rt = Rt::new(&s, user);
+        // Waits for FLAG (outside the project), then tries the protected names and
+        // writes NAME.txt; EROFS/EACCES is what a protected name must give.
+        let script = |name: &str, flag: &std::path::Path, tail: &str| {
+            format!(
+                "while [ ! -e {flag} ]; do sleep 0.05; done; \
+                 for f in .mcp.json .bashrc; do \
+                   if err=$( (echo x > $f) 2>&1 ); then echo ESCAPED $f; else echo blocked $f: $err; fi; \
+                 done; echo {name} > {name}.txt && echo wrote; {tail}",
+                flag = flag.display()
+            )
+        };
+        let check_out = |out: &std::path::Path| {
+            let text = std::fs::read_to_string(out).unwrap();
+            assert!(!text.contains("ESCAPED"), "{who}: {text}");
+            assert_eq!(text.matches("blocked ").count(), 2, "{who}: {text}");
+            for line in text.lines().filter(|l| l.starts_with("blocked")) {
+                assert!(
+                    line.contains("Read-only file system") || line.contains("Permission denied"),
+                    "{who}: {line}"
+                );
+            }
+            assert!(text.ends_with("wrote\n"), "{who}: {text}");
+        };
+        let exists = |n: &str| std::fs::symlink_metadata(project.join(n)).is_ok();
+
+        // Two containers share the project: created, both hold the placeholders.
+        let (fa, fb) = (s.join("flag-a"), s.join("flag-b"));
+        let ba = project_bundle(&s, user, "a", &project, &script("a", &fa, ""), |_| {});
+        let bb = project_bundle(&s, user, "b", &project, &script("b", &fb, ""), |_| {});
+        let (code, err) = rt.create(&ba, "a", &[], &s.join("out-a"));
+        assert_eq!(code, 0, "{who}: create a: {err}");
+        assert!(
+            exists(".mcp.json") && exists(".bashrc"),
+            "{who}: no placeholders after create"
+        );
+        assert!(placeholder_registry(user).contains(&ours), "{who}");
+        let (code, err) = rt.create(&bb, "b", &[], &s.join("out-b"));
+        assert_eq!(code, 0, "{who}: create b: {err}");
+
+        // a runs to its end and is deleted: b still relies on the placeholders.
+        ok(&rt.run(&["start", "a"]));
+        std::fs::write(&fa, "").unwrap();
+        rt.wait_status("a", "stopped");
+        check_out(&s.join("out-a"));
+        ok(&rt.run(&["delete", "a"]));
+        assert!(
+            exists(".mcp.json") && exists(".bashrc"),
+            "{who}: a's delete removed b's placeholders"
+        );
+
+        // b, started only now, is still protected; its delete removes them.
+        ok(&rt.run(&["start", "b"]));
+        std::fs::write(&fb, "").unwrap();
+        rt.wait_status("b", "stopped");
+        check_out(&s.join("out-b"));
+        ok(&rt.run(&["delete", "b"]));
+        let mut want = before.clone();
+        want.push(("a.txt".into(), "a\n".into()));
+        want.push(("b.txt".into(), "b\n".into()));
+        want.sort();
+        assert_eq!(
+            project_tree(&project),
+            want,
+            "{who}: placeholders left after delete"
+        );
+        assert!(!placeholder_registry(user).contains(&ours), "{who}");
+        for f in ["a.txt", "b.txt"] {
+            std::fs::remove_file(project.join(f)).unwrap();
+        }
+
+        // `delete --force` of a running container removes them too.
+        let bc = project_bundle(
+            &s,
+            user,
+            "c",
+            &project,
+            &script("c", &fa, "exec sleep 1000"),
+            |_| {},
+        );
+        let (code, err) = rt.create(&bc, "c", &[], &s.join("out-c"));
+        assert_eq!(code, 0, "{who}: create c: {err}");
+        ok(&rt.run(&["start", "c"]));
+        wait_for_text(&s.join("out-c"), "wrote");
+        assert_eq!(rt.state("c")["status"], "running");
+        assert!(exists(".mcp.json"), "{who}: placeholder gone while running");
+        ok(&rt.run(&["delete", "--force", "c"]));
+        check_out(&s.join("out-c"));
+        let mut want = before.clone();
+        want.push(("c.txt".into(), "c\n".into()));
+        want.sort();
+        assert_eq!(
+            project_tree(&project),
+            want,
+            "{who}: placeholders left after delete --force"
+        );
+        std::fs::remove_file(project.join("c.txt")).unwrap();
+
+        // A container killed and never deleted: the next run of the user sweeps its
+        // placeholders (its init is dead), and the late delete still succeeds.
+        let (code, err) = rt.create(&bc, "d", &[], &s.join("out-d"));
+        assert_eq!(code, 0, "{who}: create d: {err}");
+        ok(&rt.run(&["start", "d"]));
+        wait_for_text(&s.join("out-d"), "wrote");
+        ok(&rt.run(&["kill", "d", "KILL"]));
+        rt.wait_status("d", "stopped");
+        assert!(exists(".mcp.json"), "{who}: nothing swept yet");
+        let other = Scratch::new("lc-placeholders-sweep", user);
+        let o = run_in(user, &other, &["true"], |_| {});
+        ok(&o);
+        assert_eq!(
+            project_tree(&project),
+            want,
+            "{who}: the dead container's placeholders were not swept"
+        );
+        ok(&rt.run(&["delete", "d"]));
+        std::fs::remove_file(project.join("c.txt")).unwrap();
+        assert_eq!(project_tree(&project), before, "{who}");
+
+        // A create that fails after the placeholders were made leaves none: in a
+        // prestart hook (before the init's setup) and in a createContainer hook (after).
+        for (id, hooks) in [
+            ("e", json!({"prestart": [{"path": "/bin/false"}]})),
+            ("f", json!({"createContainer": [{"path": "/bin/false"}]})),
+        ] {
+            let be = project_bundle(&s, user, id, &project, "true", |c| c["hooks"] = hooks);
+            let (code, err) = rt.create(&be, id, &[], &s.join("out-e"));
+            assert_eq!(code, 1, "{who}: {id}: {err}");
+            assert!(err.contains("hook /bin/false failed"), "{who}: {id}: {err}");
+            assert!(!rt.root.join(id).exists(), "{who}: {id}");
+            assert_eq!(
+                project_tree(&project),
+                before,
+                "{who}: {id}: placeholders left by a failed create"
+            );
+            assert!(!placeholder_registry(user).contains(&ours), "{who}: {id}");
+        }
+    }
+}

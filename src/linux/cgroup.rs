@@ -742,9 +742,7 @@ impl Cgroup {
                         "linux.resources.devices not applied: an unprivileged caller cannot attach cgroup device programs"
                     );
                 }
-                Err(e) => {
-                    return Err(CgroupError::Other(format!("linux.resources.devices: {e}")))
-                }
+                Err(e) => return Err(CgroupError::Other(format!("linux.resources.devices: {e}"))),
             }
         }
         Ok(())

@@ -12,6 +12,7 @@
 //! ([`Created::detach`]), waiting for its acknowledgement before exiting.
 
 use super::init::{self, Detached, InitArgs};
+use super::placeholders::{Owner, Placeholders};
 use super::supervisor::{clone_error, join_by_path, seccomp_programs, status_code, Pty, NS_FLAGS};
 use super::sync::{self, Channel, Msg};
 use super::{idmap, sys};
@@ -49,6 +50,10 @@ pub struct Created {
     done: bool,
     /// The proxy listeners the init created in its netns (a `"sandbox".network` policy).
     pub listeners: Vec<OwnedFd>,
+    /// The placeholders for protected paths that do not exist yet, owned by the init.
+    /// Declared after the fields above and released on drop, i.e. after [`Drop`] has
+    /// killed the init: a failed `create` leaves none; [`Created::detach`] keeps them.
+    placeholders: Option<Placeholders>,
 }
 
 /// Clones the init, writes its id maps and waits until its setup is complete.
@@ -104,6 +109,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
         console,
         done: false,
         listeners: Vec::new(),
+        placeholders: None,
     };
     super::process::raise_rlimits_of(pid, &plan.process)?;
     idmap::write(pid, &plan.id_maps)?;
@@ -111,6 +117,14 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
         cg.join(pid)
             .map_err(|e| Error::SetupMsg(format!("moving the container into its cgroup: {e}")))?;
     }
+    // Before the init builds its mounts (it waits for "go"). The init owns them, not
+    // this short-lived process: they stay until `delete`, or until a later run finds
+    // the init dead.
+    created.placeholders = Some(Placeholders::create_for(
+        &plan.placeholders,
+        &plan.existing_protected(),
+        Owner::of(pid),
+    )?);
     if let Some(f) = opts.before_setup {
         f(pid)?;
     }
@@ -198,7 +212,14 @@ impl Created {
         &self.pidfd
     }
 
-    /// Tells the init to outlive us and waits until it has disarmed PDEATHSIG.
+    /// The placeholder registry holding the init's placeholders (for `delete`), if the
+    /// container uses any.
+    pub fn placeholder_registry(&self) -> Option<PathBuf> {
+        self.placeholders.as_ref()?.registry().map(PathBuf::from)
+    }
+
+    /// Tells the init to outlive us and waits until it has disarmed PDEATHSIG; its
+    /// placeholders stay registered to it.
     pub fn detach(mut self) -> Result<()> {
         let chan = self.chan.take().expect("channel present");
         chan.send(&Msg::Go)
@@ -206,6 +227,9 @@ impl Created {
         match chan.recv().step(|| "releasing the container init".into())? {
             Msg::Ready => {
                 self.done = true;
+                if let Some(p) = self.placeholders.take() {
+                    p.keep();
+                }
                 Ok(())
             }
             other => Err(Error::SetupMsg(format!(

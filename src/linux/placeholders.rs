@@ -16,6 +16,13 @@
 //! supervisor is SIGKILLed, the next run of the same user finds its dead pid in the
 //! registry and removes what it left.
 //!
+//! A detached container (`create`/`start`) outlives the `create` process, so its
+//! placeholders are owned by the container's init instead ([`Placeholders::keep`]):
+//! `delete` releases that owner ([`release_owner`]), and if the container died without
+//! a `delete`, the next run of the same user sweeps it like a dead supervisor. Owners
+//! are recorded with their start time (field 22 of `/proc/PID/stat`), so a reused pid
+//! never keeps a placeholder alive.
+//!
 //! A placeholder is removed only if it is still the very inode we created and still
 //! empty, so a file the user created meanwhile is never deleted.
 
@@ -32,17 +39,89 @@ struct Entry {
     dev: u64,
     ino: u64,
     owners: Vec<i32>,
+    /// Start times of the owners that have one recorded. Kept beside `owners` (not in
+    /// it) so that a registry written by an older srt-runc still parses, and an older
+    /// srt-runc still parses ours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    starts: BTreeMap<i32, u64>,
+}
+
+impl Entry {
+    /// `o` is listed: same pid, and the same start time unless none was recorded.
+    fn has(&self, o: Owner) -> bool {
+        self.owners.contains(&o.pid)
+            && self
+                .starts
+                .get(&o.pid)
+                .map_or(true, |t| Some(*t) == o.start)
+    }
+
+    fn add(&mut self, o: Owner) {
+        self.owners.retain(|p| *p != o.pid);
+        self.starts.remove(&o.pid);
+        self.owners.push(o.pid);
+        if let Some(t) = o.start {
+            self.starts.insert(o.pid, t);
+        }
+    }
+
+    fn remove(&mut self, o: Owner) {
+        if self.has(o) {
+            self.owners.retain(|p| *p != o.pid);
+            self.starts.remove(&o.pid);
+        }
+    }
+}
+
+/// A process that uses placeholders: a foreground supervisor, or a detached
+/// container's init. The start time tells a live owner from a reused pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: i32,
+    pub start: Option<u64>,
+}
+
+impl Owner {
+    /// This process.
+    pub fn current() -> Owner {
+        Owner::of(std::process::id() as i32)
+    }
+
+    /// Process `pid`, with its start time if `/proc` shows it.
+    pub fn of(pid: i32) -> Owner {
+        Owner {
+            pid,
+            start: crate::oci::state::proc_stat(pid).map(|(_, t)| t),
+        }
+    }
+
+    /// Whether this owner still runs: same pid, same start time, not a zombie (an
+    /// exited process has already left its mount namespace).
+    fn alive(self) -> bool {
+        match self.start {
+            Some(t) => matches!(
+                crate::oci::state::proc_stat(self.pid),
+                Some((st, start)) if start == t && st != 'Z' && st != 'X'
+            ),
+            // Recorded without a start time (an older srt-runc, or no /proc).
+            None => {
+                self.pid == std::process::id() as i32
+                    || nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), None).is_ok()
+            }
+        }
+    }
 }
 
 type Registry = BTreeMap<PathBuf, Entry>;
 
 /// The placeholders this run uses; call [`Placeholders::release`] when the sandbox ends.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Placeholders {
     paths: Vec<PathBuf>,
     dir: Option<PathBuf>,
     /// Placeholders kept without a registry (no writable runtime directory).
     local: Option<Registry>,
+    owner: Owner,
 }
 
 /// The per-user directory holding the registry: `/run/srt-runc-placeholders` for root
@@ -73,11 +152,6 @@ pub fn registry_dir() -> PathBuf {
             nix::unistd::access(probe, nix::unistd::AccessFlags::W_OK).is_ok()
         })
         .unwrap_or(fallback)
-}
-
-fn alive(pid: i32) -> bool {
-    pid == std::process::id() as i32
-        || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
 
 /// Runs `f` on the registry with an exclusive lock held. When the registry ends up
@@ -148,7 +222,15 @@ fn remove_if_ours(path: &Path, e: &Entry) {
 fn sweep(reg: &mut Registry) {
     let mut dead: Vec<PathBuf> = Vec::new();
     for (path, e) in reg.iter_mut() {
-        e.owners.retain(|p| alive(*p));
+        let starts = e.starts.clone();
+        e.owners.retain(|p| {
+            Owner {
+                pid: *p,
+                start: starts.get(p).copied(),
+            }
+            .alive()
+        });
+        e.starts.retain(|p, _| e.owners.contains(p));
         if e.owners.is_empty() {
             dead.push(path.clone());
         }
@@ -169,7 +251,7 @@ fn create_all(
     reg: &mut Registry,
     wanted: &[(PathBuf, bool)],
     shared: &[(PathBuf, bool)],
-    me: i32,
+    me: Owner,
 ) -> Result<Vec<PathBuf>> {
     sweep(reg);
     let mut used = Vec::new();
@@ -184,8 +266,8 @@ fn create_all(
     all.sort_by_key(|((p, _), _)| p.components().count());
     for ((path, is_dir), required) in all {
         if let Some(e) = reg.get_mut(path) {
-            if !e.owners.contains(&me) {
-                e.owners.push(me);
+            if !e.has(me) {
+                e.add(me);
                 used.push(path.clone());
             }
             continue;
@@ -207,15 +289,15 @@ fn create_all(
             Ok(()) => {
                 let m =
                     std::fs::symlink_metadata(path).step(|| format!("stat {}", path.display()))?;
-                reg.insert(
-                    path.clone(),
-                    Entry {
-                        dir: *is_dir,
-                        dev: m.dev(),
-                        ino: m.ino(),
-                        owners: vec![me],
-                    },
-                );
+                let mut entry = Entry {
+                    dir: *is_dir,
+                    dev: m.dev(),
+                    ino: m.ino(),
+                    owners: Vec::new(),
+                    starts: BTreeMap::new(),
+                };
+                entry.add(me);
+                reg.insert(path.clone(), entry);
                 used.push(path.clone());
             }
             // Created meanwhile by someone else: it exists now and is protected as an
@@ -228,7 +310,7 @@ fn create_all(
                 // not leave placeholders behind until the next run).
                 for p in &used {
                     if let Some(entry) = reg.get_mut(p) {
-                        entry.owners.retain(|o| *o != me);
+                        entry.remove(me);
                     }
                 }
                 sweep(reg);
@@ -249,34 +331,62 @@ impl Placeholders {
     /// Creates (or joins) placeholders for `wanted` paths (`(path, is_dir)`), shares
     /// those among the `shared` paths (protected paths the plan found existing, see
     /// [`crate::plan::Plan::existing_protected`]) that are another sandbox's, and cleans
-    /// up after dead supervisors of the same user first.
+    /// up after dead supervisors of the same user first. This process owns them.
     pub fn create(wanted: &[(PathBuf, bool)], shared: &[(PathBuf, bool)]) -> Result<Placeholders> {
+        Self::create_inner(wanted, shared, Owner::current(), false)
+    }
+
+    /// [`Placeholders::create`] for a detached container whose init (`owner`) outlives
+    /// this process: the placeholders must be in the registry, which is the only place
+    /// `delete` and the dead-owner sweep can find them, so having none is an error.
+    pub fn create_for(
+        wanted: &[(PathBuf, bool)],
+        shared: &[(PathBuf, bool)],
+        owner: Owner,
+    ) -> Result<Placeholders> {
+        Self::create_inner(wanted, shared, owner, true)
+    }
+
+    fn create_inner(
+        wanted: &[(PathBuf, bool)],
+        shared: &[(PathBuf, bool)],
+        me: Owner,
+        need_registry: bool,
+    ) -> Result<Placeholders> {
         let dir = registry_dir();
+        let mut out = Placeholders {
+            paths: Vec::new(),
+            dir: None,
+            local: None,
+            owner: me,
+        };
         if wanted.is_empty() && shared.is_empty() {
             // Still sweep leftovers of a killed supervisor, cheaply, if a registry exists.
             if dir.join("placeholders.json").exists() {
                 with_registry(&dir, sweep)?;
             }
-            return Ok(Placeholders::default());
+            return Ok(out);
         }
-        let me = std::process::id() as i32;
-        if std::fs::create_dir_all(&dir).is_err() {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            if need_registry {
+                return Err(crate::error::Error::setup(
+                    format!(
+                        "creating the placeholder registry {} (a container's placeholders for protected paths that do not exist yet must be recorded there; set XDG_RUNTIME_DIR to a writable directory)",
+                        dir.display()
+                    ),
+                    e,
+                ));
+            }
             // Nowhere to keep a registry (a read-only host inside an outer sandbox):
             // still protect the paths, and remove what this run made when it ends.
             let mut local = Registry::new();
-            let used = create_all(&mut local, wanted, &[], me)?;
-            return Ok(Placeholders {
-                paths: used,
-                dir: None,
-                local: Some(local),
-            });
+            out.paths = create_all(&mut local, wanted, &[], me)?;
+            out.local = Some(local);
+            return Ok(out);
         }
-        let used = with_registry(&dir, |reg| create_all(reg, wanted, shared, me))??;
-        Ok(Placeholders {
-            paths: used,
-            dir: Some(dir),
-            local: None,
-        })
+        out.paths = with_registry(&dir, |reg| create_all(reg, wanted, shared, me))??;
+        out.dir = Some(dir);
+        Ok(out)
     }
 
     /// The placeholder paths in use by this run.
@@ -284,9 +394,25 @@ impl Placeholders {
         &self.paths
     }
 
+    /// The registry directory this run's placeholders are recorded in, if it uses any.
+    pub fn registry(&self) -> Option<&Path> {
+        self.dir.as_deref().filter(|_| !self.paths.is_empty())
+    }
+
     /// Gives up this run's use of its placeholders, removing those nobody else uses.
     pub fn release(mut self) {
         self.release_inner();
+    }
+
+    /// Leaves the placeholders registered to their owner (a detached container's init)
+    /// after this process exits; returns the registry directory to pass to
+    /// [`release_owner`] later, or `None` if this run uses no placeholder.
+    pub fn keep(mut self) -> Option<PathBuf> {
+        let dir = self.registry().map(PathBuf::from);
+        self.local = None;
+        self.dir = None;
+        self.paths.clear();
+        dir
     }
 
     fn release_inner(&mut self) {
@@ -297,17 +423,31 @@ impl Placeholders {
             sweep(&mut local);
         }
         let Some(dir) = self.dir.take() else { return };
-        let me = std::process::id() as i32;
+        let me = self.owner;
         let paths = std::mem::take(&mut self.paths);
         let _ = with_registry(&dir, |reg| {
             for p in &paths {
                 if let Some(e) = reg.get_mut(p) {
-                    e.owners.retain(|o| *o != me);
+                    e.remove(me);
                 }
             }
             sweep(reg);
         });
     }
+}
+
+/// Gives up every placeholder `owner` uses in the registry at `dir` (a deleted
+/// container's init), removing those nobody else uses, and sweeps dead owners.
+pub fn release_owner(dir: &Path, owner: Owner) -> Result<()> {
+    if !dir.join("placeholders.json").exists() {
+        return Ok(()); // already swept, and the registry emptied
+    }
+    with_registry(dir, |reg| {
+        for e in reg.values_mut() {
+            e.remove(owner);
+        }
+        sweep(reg);
+    })
 }
 
 impl Drop for Placeholders {
@@ -324,5 +464,53 @@ impl Mode000 for std::fs::OpenOptions {
     /// Mode 000: nobody, the sandbox included, can open the placeholder itself.
     fn mode_000(&mut self) -> &mut Self {
         std::os::unix::fs::OpenOptionsExt::mode(self, 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reused_pid_is_not_its_old_owner() {
+        let me = Owner::current();
+        assert!(me.start.is_some(), "/proc shows our start time");
+        assert!(me.alive());
+        let earlier = Owner {
+            start: me.start.map(|t| t.wrapping_sub(1)),
+            ..me
+        };
+        assert!(!earlier.alive(), "same pid, other start time: a dead owner");
+    }
+
+    #[test]
+    fn registries_without_start_times_still_parse() {
+        let old = r#"{"/p/.bashrc":{"dir":false,"dev":1,"ino":2,"owners":[7]}}"#;
+        let reg: Registry = serde_json::from_str(old).unwrap();
+        let e = &reg[Path::new("/p/.bashrc")];
+        assert!(e.has(Owner {
+            pid: 7,
+            start: None
+        }));
+        assert!(e.has(Owner {
+            pid: 7,
+            start: Some(5)
+        }));
+        let mut e = e.clone();
+        e.add(Owner {
+            pid: 8,
+            start: Some(9),
+        });
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains(r#""starts":{"8":9}"#), "{text}");
+        let back: Entry = serde_json::from_str(&text).unwrap();
+        assert!(back.has(Owner {
+            pid: 8,
+            start: Some(9)
+        }));
+        assert!(!back.has(Owner {
+            pid: 8,
+            start: Some(10)
+        }));
     }
 }

@@ -46,7 +46,6 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     let raw = read_raw_config(&bundle)?;
     let policy = policy::oci::load_bundle(&bundle)?;
     let plan = plan::build(&policy, plan::Caller::current())?;
-    refuse_unsupported(&plan)?;
     let socket = match (&a.console_socket, plan.process.terminal) {
         (Some(p), true) => Some(console::connect(p)?),
         (None, true) => {
@@ -144,6 +143,7 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         started: false,
         cgroup: cgroup.0.clone(),
         hooks,
+        placeholders: created.placeholder_registry(),
     };
     st.save(&dir)?;
     if let Some(p) = &a.pid_file {
@@ -200,18 +200,6 @@ fn annotations(raw: &serde_json::Value) -> std::collections::BTreeMap<String, St
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// What this slice of the lifecycle cannot do yet: refused loudly rather than ignored.
-fn refuse_unsupported(plan: &plan::Plan) -> Result<(), OciError> {
-    if !plan.placeholders.is_empty() {
-        return Err(OciError::Other(format!(
-            "{}: protected paths that do not exist yet (placeholders for {}) are not yet supported with create/start; use run",
-            plan.origin,
-            plan.placeholders[0].0.display()
-        )));
-    }
-    Ok(())
 }
 
 /// An exclusive `flock` on the container directory: `start`, `kill` and `delete` of one
@@ -427,6 +415,15 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
         if let Err(e) = hooks::run("poststop", list, &state, &[]) {
             warn(&e);
         }
+    }
+    if let Some(reg) = &st.placeholders {
+        // The init is gone: its placeholders go, unless another sandbox still uses them.
+        let owner = crate::linux::placeholders::Owner {
+            pid: st.pid,
+            start: Some(st.pid_start_time),
+        };
+        crate::linux::placeholders::release_owner(reg, owner)
+            .map_err(|e| OciError::Other(e.to_string()))?;
     }
     std::fs::remove_dir_all(&dir)
         .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))

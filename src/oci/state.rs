@@ -48,6 +48,11 @@ pub struct State {
     /// may run after the bundle is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The placeholder registry where the init is recorded as the owner of placeholders
+    /// for protected paths that did not exist (see `linux::placeholders`); `delete`
+    /// releases them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholders: Option<PathBuf>,
 }
 
 /// The lifecycle status, as runc reports it.
