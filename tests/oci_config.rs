@@ -175,3 +175,75 @@ fn devices_are_bound_from_the_host() {
         );
     }
 }
+
+/// `linux.namespaces[].path` for network, ipc, uts and cgroup: a second container joins
+/// the first one's namespaces (as containers of a pod do) and sees the same ones, with
+/// pid, mount and user namespaces of its own; asking to join a pid namespace is refused
+/// with the field named.
+#[test]
+fn namespace_paths_are_joined() {
+    let user = root_user();
+    let s = Scratch::new("oci-nspath", user);
+    let rt = Rt::new(&s, user);
+    let sa = Scratch::new("oci-nspath-a", user);
+    let ba = busybox_bundle_with(&sa, user, &["sleep", "60"], false, |c| {
+        c["linux"]["cgroupsPath"] = json!(format!("/srt-runc-tests/nspath-{}", std::process::id()));
+    });
+    let (code, err) = rt.create(&ba, "a", &[], &s.join("a.out"));
+    assert_eq!(code, 0, "create a: {err}");
+    ok(&rt.run(&["start", "a"]));
+    let pid = rt.state("a")["pid"].as_i64().unwrap();
+    let ns = |p: i64, k: &str| std::fs::read_link(format!("/proc/{p}/ns/{k}")).unwrap();
+    let kinds = ["net", "ipc", "uts", "cgroup", "pid", "mnt", "user"];
+    let script = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let bb = busybox_bundle_with(&s, user, &["sh", "-c", &script], false, |c| {
+        let joined = [
+            ("network", "net"),
+            ("ipc", "ipc"),
+            ("uts", "uts"),
+            ("cgroup", "cgroup"),
+        ];
+        let mut list: Vec<serde_json::Value> = joined
+            .iter()
+            .map(|(t, k)| json!({"type": t, "path": format!("/proc/{pid}/ns/{k}")}))
+            .collect();
+        list.extend([json!({"type": "pid"}), json!({"type": "mount"})]);
+        c["linux"]["namespaces"] = json!(list);
+    });
+    let out = run_to_end(&rt, &bb, "b", &s);
+    let seen: Vec<&str> = out.lines().collect();
+    assert_eq!(seen.len(), kinds.len(), "{out}");
+    for (k, line) in kinds.iter().zip(&seen) {
+        let a_ns = ns(pid, k).display().to_string();
+        if ["net", "ipc", "uts", "cgroup"].contains(k) {
+            assert_eq!(*line, a_ns, "{k} namespace not joined");
+        } else {
+            assert_ne!(*line, a_ns, "{k} namespace shared");
+        }
+    }
+
+    // The joined UTS namespace keeps its owner's name: another one is refused, clearly.
+    rewrite(&bb, |c| c["hostname"] = json!("other"));
+    let (code, err) = rt.create(&bb, "d", &[], &s.join("d.out"));
+    assert_eq!(code, 1);
+    assert!(err.contains("only its owner may change the name"), "{err}");
+    assert!(!rt.root.join("d").exists());
+
+    // A pid namespace by path: refused before anything runs, naming the field.
+    rewrite(&bb, |c| {
+        c["linux"]["namespaces"] =
+            json!([{"type": "pid", "path": format!("/proc/{pid}/ns/pid")}, {"type": "mount"}]);
+    });
+    let (code, err) = rt.create(&bb, "c", &[], &s.join("c.out"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("linux.namespaces[0].path") && err.contains("pid"),
+        "{err}"
+    );
+    assert!(!rt.root.join("c").exists());
+    ok(&rt.run(&["delete", "--force", "a"]));
+}

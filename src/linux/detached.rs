@@ -85,7 +85,9 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
                 detached: Some(Detached {
                     start_fifo: opts.start_fifo.as_raw_fd(),
                     preserve_fds: opts.preserve_fds,
-                    unshare_cgroup: opts.cgroup.is_some(),
+                    // A joined cgroup namespace is kept as it is.
+                    unshare_cgroup: opts.cgroup.is_some()
+                        && !plan.join_namespaces.iter().any(|(k, _)| k == "cgroup"),
                 }),
                 handshake: false,
             })

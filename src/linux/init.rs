@@ -169,7 +169,21 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
 
     // 4. Names.
     if let Some(h) = &plan.hostname {
-        nix::unistd::sethostname(h).step(|| format!("setting hostname {h:?}"))?;
+        // A UTS namespace joined by path (a pod's) belongs to another user namespace:
+        // the name is its owner's to set, and asking for the name it already has is fine.
+        let same = || nix::unistd::gethostname().is_ok_and(|cur| cur == h.as_str());
+        if let Err(e) = nix::unistd::sethostname(h) {
+            if !(e == nix::errno::Errno::EPERM && same()) {
+                let joined = plan.join_namespaces.iter().any(|(k, _)| k == "uts");
+                return Err(e).step(|| {
+                    if joined {
+                        format!("setting hostname {h:?} in the UTS namespace joined by path (only its owner may change the name; drop \"hostname\" or give the name it has)")
+                    } else {
+                        format!("setting hostname {h:?}")
+                    }
+                });
+            }
+        }
     }
     if let Some(d) = &plan.domainname {
         let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };

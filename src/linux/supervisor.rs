@@ -36,6 +36,7 @@ pub(super) fn join_by_path(plan: &Plan, mut flags: u64) -> Result<u64> {
             "network" => libc::CLONE_NEWNET,
             "ipc" => libc::CLONE_NEWIPC,
             "uts" => libc::CLONE_NEWUTS,
+            "cgroup" => libc::CLONE_NEWCGROUP,
             other => {
                 return Err(Error::SetupMsg(format!(
                     "joining a {other} namespace by path is not supported"

@@ -505,8 +505,10 @@ fn sysctls(
 }
 
 /// `linux.namespaces` entries with a `path`: joined instead of created. srt-runc
-/// always creates every namespace itself; only those a container engine prepares for
-/// the container (network by podman, ipc/uts shared between containers) may be joined.
+/// always creates the user, mount and pid namespaces itself (the init needs full rights
+/// over them to build its root and mount a fresh procfs); those a container engine
+/// prepares or shares between containers (network by podman, ipc/uts/cgroup in a pod)
+/// may be joined.
 fn join_namespaces(
     linux: Option<&oci_spec::runtime::Linux>,
     file: &str,
@@ -523,11 +525,11 @@ fn join_namespaces(
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        if !matches!(kind.as_str(), "network" | "ipc" | "uts") {
+        if !matches!(kind.as_str(), "network" | "ipc" | "uts" | "cgroup") {
             return Err(Error::config(
                 file,
                 format!("linux.namespaces[{i}].path"),
-                format!("joining an existing {kind} namespace is not supported by srt-runc (only network, ipc and uts); remove the path to get a new one"),
+                format!("joining an existing {kind} namespace is not supported by srt-runc (only network, ipc, uts and cgroup); remove the path to get a new one"),
             ));
         }
         if let Err(e) = std::fs::metadata(path) {
