@@ -805,3 +805,98 @@ fn v2_device_rules_through_create_update_and_delete() {
     wait_program_freed(second[0]);
     wait_program_freed(first[0]);
 }
+
+/// A rootless container on a delegated v2 subtree (owned by the unprivileged user, the
+/// caller's own process moved into it, as a systemd user session delegates) with device
+/// rules: loading the program is refused to it, so the rules are skipped with a warning
+/// on stderr instead of failing the container, which runs in its own v2 cgroup.
+#[test]
+fn v2_device_rules_skipped_with_a_warning_when_rootless() {
+    root_user();
+    let user = unprivileged();
+    let s = Scratch::new("cg-v2dev-rootless", user);
+    let top = parent("v2dev-rootless");
+    let host_top = Path::new(V1)
+        .join("unified")
+        .join(top.trim_start_matches('/'));
+    let deleg = host_top.join("deleg");
+    std::fs::create_dir_all(&deleg).unwrap();
+    for f in [
+        "",
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "cgroup.threads",
+    ] {
+        chown(&deleg.join(f), user);
+    }
+    struct RemoveTree(PathBuf);
+    impl Drop for RemoveTree {
+        fn drop(&mut self) {
+            for d in ["deleg/c9", "deleg", ""] {
+                let _ = std::fs::remove_dir(self.0.join(d));
+            }
+        }
+    }
+    let _remove = RemoveTree(host_top.clone());
+    let path = format!("{top}/deleg/c9");
+    let b = busybox_bundle_with(&s, user, &["sleep", "1000"], false, |c| {
+        c["linux"]["cgroupsPath"] = json!(path);
+        c["linux"]["resources"] = json!({"devices": [
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}
+        ]});
+    });
+    let rt = Rt::new(&s, user);
+    // The pure v2 view, the caller moved into its delegated cgroup, then privileges
+    // dropped to the unprivileged user for the runtime itself.
+    let as_user = |args: &[&str]| {
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo $$ > \"$DELEG/cgroup.procs\" && exec setpriv --reuid=\"$U\" --regid=\"$G\" --clear-groups \"$@\"",
+            "sh",
+        ])
+        .env("DELEG", Path::new("/sys/fs/cgroup").join(top.trim_start_matches('/')).join("deleg"))
+        .env("U", user.uid.to_string())
+        .env("G", user.gid.to_string())
+        .env("XDG_RUNTIME_DIR", "")
+        .arg(srt_runc())
+        .arg("--root")
+        .arg(&rt.root)
+        .args(args)
+        .stdin(Stdio::null());
+        c
+    };
+    // The container keeps create's stdout and stderr: files, not pipes to wait on.
+    let out = std::fs::File::create(s.join("out")).unwrap();
+    let status = as_user(&["create", "--bundle", b.to_str().unwrap(), "c9"])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .unwrap();
+    let err = std::fs::read_to_string(s.join("out")).unwrap();
+    assert!(status.success(), "create: {err}");
+    assert!(
+        err.contains("linux.resources.devices not applied: an unprivileged caller"),
+        "{err}"
+    );
+    let dir = deleg.join("c9");
+    let pid = rt.state("c9")["pid"].as_i64().unwrap();
+    assert!(
+        read(dir.join("cgroup.procs"))
+            .lines()
+            .any(|l| l == pid.to_string()),
+        "the init is in its delegated v2 cgroup"
+    );
+    assert!(srt_runc::linux::bpf::device_programs(&dir)
+        .unwrap()
+        .is_empty());
+    ok(&as_user(&["start", "c9"]).output().unwrap());
+    assert_eq!(rt.state("c9")["status"], "running");
+    ok(&as_user(&["delete", "--force", "c9"]).output().unwrap());
+    assert!(!dir.exists(), "delete removes the cgroup");
+}

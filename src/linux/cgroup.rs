@@ -738,9 +738,9 @@ impl Cgroup {
                 Err(super::bpf::BpfError::Sys { source, .. })
                     if source.raw_os_error() == Some(libc::EPERM) && !host_root() =>
                 {
-                    tracing::warn!(
-                        "linux.resources.devices not applied: an unprivileged caller cannot attach cgroup device programs"
-                    );
+                    let msg = "linux.resources.devices not applied: an unprivileged caller cannot attach cgroup device programs (the container's user namespace still cannot mknod)";
+                    tracing::warn!("{msg}");
+                    eprintln!("srt-runc: warning: {msg}");
                 }
                 Err(e) => return Err(CgroupError::Other(format!("linux.resources.devices: {e}"))),
             }
