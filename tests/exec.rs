@@ -1,7 +1,8 @@
 //! `exec` into a running container: the process is in every namespace and the cgroup
 //! of the container, carries the same confinement (no_new_privs, capabilities, seccomp
 //! filters, Landlock domain), and the caller gets its output and exit status, its pid
-//! (`--detach --pid-file`) or its pty (`--console-socket`). As root and rootless.
+//! (`--detach --pid-file`) or its pty (`--console-socket`); signals sent to a waiting
+//! `srt-runc exec` reach the process. As root and rootless.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -227,4 +228,111 @@ fn exec_into_a_paused_container_is_refused() {
     ok(&rt.run(&["resume", "e4"]));
     assert_eq!(ok(&rt.run(&["exec", "e4", "echo", "back"])), "back\n");
     ok(&rt.run(&["delete", "--force", "e4"]));
+}
+
+/// Starts `srt-runc exec ID ARGS...` with piped stdout and sends `sig` to the
+/// `srt-runc exec` process itself once `ready` holds: after a `ready` line on stdout
+/// (`ARGS` print it once their trap is set), or, for `None`, once `exec` blocks `sig`
+/// (it is then held, and forwarded only after the process's execve). Returns the exit status and the rest of the output. A watchdog
+/// deletes the container instead of letting the test hang.
+fn signal_exec(
+    rt: &Rt,
+    id: &str,
+    args: &[&str],
+    ready: Option<&str>,
+    sig: i32,
+) -> (Option<i32>, String) {
+    use std::io::BufRead;
+    let mut all = vec!["exec", id];
+    all.extend_from_slice(args);
+    let mut child = rt
+        .cmd(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let mut delete = rt.cmd(&["delete", "--force", id]);
+    let watchdog = std::thread::spawn(move || {
+        if watch
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_err()
+        {
+            let _ = delete.output();
+            panic!("srt-runc exec did not end after signal {sig}");
+        }
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    match ready {
+        Some(line) => {
+            let mut got = String::new();
+            out.read_line(&mut got).unwrap();
+            assert_eq!(got, format!("{line}\n"), "{}", {
+                let mut e = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut e);
+                e
+            });
+        }
+        None => {
+            let blocked = || {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+                let mask = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("SigBlk:"))
+                    .unwrap();
+                u64::from_str_radix(mask.trim(), 16).unwrap() & (1 << (sig - 1)) != 0
+            };
+            while !blocked() {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    }
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    (status.code(), rest)
+}
+
+#[test]
+fn signals_to_a_waiting_exec_reach_the_process() {
+    for user in users() {
+        let s = Scratch::new("exec-signals", user);
+        let (rt, _) = running(&s, user, "e5");
+        // Caught inside: the process saw the signal and its exit status comes back.
+        for (sig, name) in [
+            (libc::SIGUSR1, "USR1"),
+            (libc::SIGUSR2, "USR2"),
+            (libc::SIGHUP, "HUP"),
+            (libc::SIGTERM, "TERM"),
+            (libc::SIGWINCH, "WINCH"),
+        ] {
+            let script = format!(
+                "trap 'kill -9 $!; echo got {name}; exit 7' {name}; echo ready; sleep 1000 & wait $!"
+            );
+            let (code, rest) = signal_exec(&rt, "e5", &["sh", "-c", &script], Some("ready"), sig);
+            assert_eq!(rest, format!("got {name}\n"), "{}: {name}", user.label());
+            assert_eq!(code, Some(7), "{}: {name}", user.label());
+        }
+        // Not caught: the process dies of it, and `exec` exits with 128+n. (`sleep`
+        // itself, not a shell: busybox sh ignores SIGQUIT and handles SIGINT.)
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT, libc::SIGHUP] {
+            let (code, rest) = signal_exec(&rt, "e5", &["sleep", "1000"], None, sig);
+            assert_eq!(rest, "");
+            assert_eq!(code, Some(128 + sig), "{}: signal {sig}", user.label());
+        }
+        // Nothing of them is left in the container: only the init sleeps.
+        let o = rt.run(&[
+            "exec",
+            "e5",
+            "sh",
+            "-c",
+            "ps -o args | grep -c '^sleep 1000$'",
+        ]);
+        assert_eq!(stdout(&o), "1\n", "{}", user.label());
+        ok(&rt.run(&["delete", "--force", "e5"]));
+    }
 }

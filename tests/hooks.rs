@@ -1,5 +1,7 @@
-//! OCI hooks through the lifecycle: order, the state on stdin, env, a failing and a
-//! timed-out hook failing `create` with nothing left behind. As root and rootless.
+//! OCI hooks through the lifecycle: order, the state on stdin, env, where
+//! `createContainer` and `startContainer` run (inside the container, before pivot_root
+//! and before the command's execve), and failing or timed-out hooks failing `create` or
+//! `start` with nothing left behind. As root and rootless.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -11,11 +13,46 @@ use std::path::Path;
 /// A hook that appends its name to `order` and saves its stdin as `NAME.json`, both in
 /// `dir` (a path the hook sees: on the host, or bound into the container).
 fn hook(dir: &str, name: &str) -> Value {
-    json!({
-        "path": "/bin/sh",
-        "args": ["sh", "-c", format!("cat > {dir}/{name}.json; echo {name} $HOOKVAR >> {dir}/order")],
-        "env": ["HOOKVAR=v1", "PATH=/bin:/usr/bin"]
-    })
+    hook_then(&["/bin/sh", "sh"], dir, name, "")
+}
+
+/// [`hook`] run as `cmd[0]` with argv `cmd[1..] -c SCRIPT` (a shell last), with `more`
+/// shell commands after.
+fn hook_then(cmd: &[&str], dir: &str, name: &str, more: &str) -> Value {
+    let script = format!("cat > {dir}/{name}.json; echo {name} $HOOKVAR >> {dir}/order; {more}");
+    let mut args: Vec<String> = cmd[1..].iter().map(|a| a.to_string()).collect();
+    args.extend(["-c".to_string(), script]);
+    json!({"path": cmd[0], "args": args, "env": ["HOOKVAR=v1", "PATH=/bin:/usr/bin"]})
+}
+
+/// Shell commands recording the hook's namespaces (its own `/proc/self/ns` links, one a
+/// line) in `FILE`.
+fn record_namespaces(file: &str) -> String {
+    format!("for n in mnt uts net ipc pid user; do readlink /proc/self/ns/$n; done > {file}")
+}
+
+/// The namespaces of host pid `pid`, as [`record_namespaces`] writes them.
+fn namespaces_of(pid: i64) -> String {
+    ["mnt", "uts", "net", "ipc", "pid", "user"]
+        .iter()
+        .map(|n| {
+            let l = std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
+            format!("{}\n", l.display())
+        })
+        .collect()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Polls `state` until the container is stopped.
+fn wait_stopped(rt: &Rt, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rt.state(id)["status"] != "stopped" {
+        assert!(std::time::Instant::now() < deadline, "{id} never stopped");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 fn log_dir(s: &Scratch, user: User) -> std::path::PathBuf {
@@ -31,16 +68,32 @@ fn hooks_run_in_order_with_the_state() {
         let s = Scratch::new("hooks", user);
         let log = log_dir(&s, user);
         let l = log.to_str().unwrap().to_string();
-        let b = busybox_bundle_with(&s, user, &["sleep", "1000"], false, |c| {
+        // The command records how many startContainer hooks ran before it.
+        let cmd = [
+            "sh",
+            "-c",
+            "grep -c startContainer /tmp/order > /tmp/command-saw; exec sleep 1000",
+        ];
+        let b = busybox_bundle_with(&s, user, &cmd, false, |c| {
             c["mounts"].as_array_mut().unwrap().push(
                 json!({"destination": "/tmp", "type": "bind", "source": l, "options": ["rbind"]}),
             );
             c["hooks"] = json!({
                 "prestart": [hook(&l, "prestart")],
                 "createRuntime": [hook(&l, "createRuntime")],
-                // Runs in the container's mount namespace: /bin/sh is busybox, and the
-                // log directory is bound at /tmp there.
-                "createContainer": [hook("/tmp", "createContainer")],
+                // Before pivot_root: the path resolves on the host (the container has no
+                // /usr/bin/env), `/` is still the host's and the working directory is the
+                // container's root with its mounts in place (the log directory at tmp).
+                "createContainer": [hook_then(&["/usr/bin/env", "env", "sh"], "tmp", "createContainer", &format!(
+                    "[ -x /usr/bin/env ] && [ -x bin/busybox ] && echo host-root-cwd-container > tmp/createContainer.view; {}",
+                    record_namespaces("tmp/createContainer.ns")
+                ))],
+                // Inside the container, right before the command: busybox's sh, the
+                // container's root, hostname and namespaces.
+                "startContainer": [hook_then(&["/bin/sh", "sh"], "/tmp", "startContainer", &format!(
+                    "[ -x /bin/busybox ] && [ ! -e /usr ] && echo container-root $(hostname) > /tmp/startContainer.view; {}",
+                    record_namespaces("/tmp/startContainer.ns")
+                ))],
                 "poststart": [hook(&l, "poststart")],
                 "poststop": [hook(&l, "poststop")]
             });
@@ -49,17 +102,36 @@ fn hooks_run_in_order_with_the_state() {
         let (code, err) = rt.create(&b, "h1", &[], &s.join("out"));
         assert_eq!(code, 0, "{}: create: {err}", user.label());
         let pid = rt.state("h1")["pid"].as_i64().unwrap();
-        let order = |()| std::fs::read_to_string(log.join("order")).unwrap();
         assert_eq!(
-            order(()),
+            read(&log, "order"),
             "prestart v1\ncreateRuntime v1\ncreateContainer v1\n"
         );
+        assert_eq!(
+            read(&log, "createContainer.view"),
+            "host-root-cwd-container\n"
+        );
+        assert!(!log.join("startContainer.json").exists());
         ok(&rt.run(&["start", "h1"]));
-        assert!(order(()).ends_with("poststart v1\n"));
+        // `start` returns once the startContainer hooks are done.
+        assert!(
+            read(&log, "order").ends_with("createContainer v1\nstartContainer v1\npoststart v1\n"),
+            "{}",
+            read(&log, "order")
+        );
+        assert_eq!(wait_for_text(&log.join("command-saw"), "\n"), "1\n");
+        assert_eq!(
+            read(&log, "startContainer.view"),
+            "container-root lifecycle\n"
+        );
+        // Both ran in every namespace of the container (read now that the command, not
+        // the non-dumpable init, is the process).
+        let ns = namespaces_of(pid);
+        assert_eq!(read(&log, "createContainer.ns"), ns, "{}", user.label());
+        assert_eq!(read(&log, "startContainer.ns"), ns, "{}", user.label());
         ok(&rt.run(&["delete", "--force", "h1"]));
         assert_eq!(
-            order(()),
-            "prestart v1\ncreateRuntime v1\ncreateContainer v1\npoststart v1\npoststop v1\n"
+            read(&log, "order"),
+            "prestart v1\ncreateRuntime v1\ncreateContainer v1\nstartContainer v1\npoststart v1\npoststop v1\n"
         );
         let state = |n: &str| -> Value {
             serde_json::from_slice(&std::fs::read(log.join(format!("{n}.json"))).unwrap()).unwrap()
@@ -68,6 +140,7 @@ fn hooks_run_in_order_with_the_state() {
             ("prestart", "creating", pid),
             ("createRuntime", "creating", pid),
             ("createContainer", "creating", pid),
+            ("startContainer", "created", pid),
             ("poststart", "running", pid),
             ("poststop", "stopped", 0),
         ] {
@@ -110,16 +183,82 @@ fn failing_and_slow_hooks_fail_create_and_leave_nothing() {
         );
         assert!(started.elapsed().as_secs() < 10);
         assert!(!rt.root.join("h3").exists());
-        assert_eq!(ok(&rt.run(&["list", "-q"])), "");
 
-        c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+        // createContainer runs in the init: its failure is the init's, reported by create.
+        c["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo inside >&2; exit 5"]}]});
         std::fs::write(&cfg, c.to_string()).unwrap();
         let (code, err) = rt.create(&b, "h4", &[], &s.join("out"));
-        assert_eq!(code, 1);
+        assert_ne!(code, 0, "{err}");
         assert!(
-            err.contains("hooks.startContainer is not supported"),
+            err.contains("createContainer hook /bin/sh failed: exit status: 5: inside"),
             "{err}"
         );
-        assert!(!Path::new(&rt.root.join("h4")).exists());
+        assert!(!rt.root.join("h4").exists());
+        assert_eq!(ok(&rt.run(&["list", "-q"])), "");
+    }
+}
+
+#[test]
+fn a_failing_start_container_hook_stops_the_container_before_its_command() {
+    for user in users() {
+        let s = Scratch::new("hooks-start-fail", user);
+        let log = log_dir(&s, user);
+        let l = log.to_str().unwrap().to_string();
+        let b = busybox_bundle_with(
+            &s,
+            user,
+            &["sh", "-c", "touch /tmp/command-ran; exec sleep 1000"],
+            false,
+            |c| {
+                c["mounts"].as_array_mut().unwrap().push(
+                    json!({"destination": "/tmp", "type": "bind", "source": l, "options": ["rbind"]}),
+                );
+            },
+        );
+        let cfg = b.join("config.json");
+        let mut c: Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+        let rt = Rt::new(&s, user);
+        for (id, hook, want) in [
+            (
+                "h5",
+                json!({"path": "/bin/sh", "args": ["sh", "-c", "echo broken >&2; exit 4"]}),
+                "startContainer hook /bin/sh failed: exit status: 4: broken",
+            ),
+            (
+                "h6",
+                json!({"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}),
+                "startContainer hook /bin/sleep timed out after 1s",
+            ),
+        ] {
+            c["hooks"] = json!({"startContainer": [hook], "poststart": [hook_then(&["/bin/sh", "sh"], &l, "poststart", "")], "poststop": [hook_then(&["/bin/sh", "sh"], &l, "poststop", "")]});
+            std::fs::write(&cfg, c.to_string()).unwrap();
+            let (code, err) = rt.create(&b, id, &[], &s.join("out"));
+            assert_eq!(code, 0, "{}: create: {err}", user.label());
+            let started = std::time::Instant::now();
+            let o = rt.run(&["start", id]);
+            assert_eq!(o.status.code(), Some(1), "{}: {}", user.label(), stderr(&o));
+            assert!(
+                stderr(&o).contains(want),
+                "{}: {}",
+                user.label(),
+                stderr(&o)
+            );
+            assert!(started.elapsed().as_secs() < 10);
+            wait_stopped(&rt, id);
+            assert!(
+                !log.join("command-ran").exists(),
+                "{}: the command ran",
+                user.label()
+            );
+            assert!(
+                !log.join("order").exists(),
+                "poststart ran after a failed start"
+            );
+            ok(&rt.run(&["delete", id]));
+            assert!(!rt.root.join(id).exists());
+            assert_eq!(read(&log, "order"), "poststop v1\n");
+            std::fs::remove_file(log.join("order")).unwrap();
+        }
+        assert_eq!(ok(&rt.run(&["list", "-q"])), "");
     }
 }

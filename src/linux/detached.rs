@@ -36,6 +36,12 @@ pub struct CreateOptions<'a> {
     /// Runs with the init's pid once its namespaces and cgroup exist and before it
     /// sets anything up (the `prestart`/`createRuntime` hooks); an error kills it.
     pub before_setup: Option<&'a dyn Fn(i32) -> Result<()>>,
+    /// The hooks the init runs inside the container (`createContainer`,
+    /// `startContainer`).
+    pub hooks: init::InitHooks<'a>,
+    /// The start-status fifo opened read-write (see [`Detached::start_status`]); closed
+    /// here right after the clone, so that the init holds the only writer.
+    pub start_status: Option<OwnedFd>,
 }
 
 /// A set-up init blocked before "go"; drop it without [`Created::detach`] to kill it.
@@ -88,14 +94,17 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
                     // A joined cgroup namespace is kept as it is.
                     unshare_cgroup: opts.cgroup.is_some()
                         && !plan.join_namespaces.iter().any(|(k, _)| k == "cgroup"),
+                    start_status: opts.start_status.as_ref().map(|f| f.as_raw_fd()),
                 }),
                 handshake: false,
+                hooks: opts.hooks,
             })
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(init_chan);
     drop(opts.start_fifo);
+    drop(opts.start_status);
     let console = match pty {
         Some(p) => {
             let name = std::fs::read_link(format!("/proc/self/fd/{}", p.slave.as_raw_fd()))

@@ -9,15 +9,25 @@
 //! back and either exits (`--detach`: the process is re-parented to the caller's
 //! subreaper, conmon or the containerd shim) or waits and passes its exit status on.
 //!
+//! Signals: a waiting `srt-runc exec` is what its caller signals, so it forwards the
+//! signals the foreground `run` supervisor forwards (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+//! SIGUSR1, SIGUSR2, SIGWINCH) to the process, through a pidfd, and exits with the
+//! process's status (128+n on signal n). They are blocked from before the fork, so none
+//! is lost or kills us early; the joiner keeps them blocked (a terminal's Ctrl-C reaches
+//! the whole process group, and must not take the joiner down with the process still
+//! running), and the process unblocks them right before its `execve`.
+//!
 //! Namespace order: a root caller joins every namespace first and the user namespace
 //! last (it may join namespaces owned by the host's user namespace, like a netns given
 //! by path, only while it still holds its host capabilities); an unprivileged caller
 //! joins the user namespace first, which gives it the capabilities the others need.
 
-use super::supervisor::{seccomp_programs, status_code, Pty};
+use super::supervisor::{relay, seccomp_programs, status_code, Pty};
 use super::{caps, landlock, process, sys};
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult, Pid};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -103,12 +113,19 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
     // Setup errors of the process, as text; closed by a successful execve.
     let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe".into())?;
     let root = nix::unistd::geteuid().is_root();
+    let forwarding = if req.detach {
+        None
+    } else {
+        Some(Forwarding::start()?)
+    };
 
     // SAFETY: `exec` runs single-threaded (the CLI starts no threads before it).
     let joiner = match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
             drop(pid_r);
             drop(err_r);
+            // The signal mask stays as it is (see the module doc); the joiner ends in
+            // `_exit`, so `forwarding` is never dropped here.
             let code = match join_and_fork(&req, &joined, root, &programs, pty.as_ref(), &err_w) {
                 Ok(child) => {
                     let _ = nix::unistd::write(&pid_w, &child.as_raw().to_ne_bytes());
@@ -154,11 +171,62 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
             .map_err(|e| Error::SetupMsg(e.to_string()))?;
     }
     drop(slave);
-    if req.detach {
+    let Some(forwarding) = forwarding else {
         let _ = waitpid(joiner, None);
         return Ok(ExecOutcome::Detached(pid));
+    };
+    let code = match process_pidfd(pid, joiner) {
+        Some(pidfd) => relay(joiner, &pidfd, &forwarding.sigfd, None)?,
+        // Already gone (and collected by the joiner): nothing to signal.
+        None => status_code(waitpid(joiner, None).ok()),
+    };
+    drop(forwarding);
+    Ok(ExecOutcome::Exited(code))
+}
+
+/// The forwarded signals, blocked and read from a signalfd while the exec is waited for;
+/// the old mask comes back on drop.
+struct Forwarding {
+    sigfd: SignalFd,
+    old: SigSet,
+}
+
+impl Forwarding {
+    fn start() -> Result<Forwarding> {
+        let mask = process::wait_set();
+        let mut old = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old))
+            .step(|| "blocking signals".into())?;
+        let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK);
+        match sigfd {
+            Ok(sigfd) => Ok(Forwarding { sigfd, old }),
+            Err(e) => {
+                let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+                Err(Error::setup("signalfd", std::io::Error::from(e)))
+            }
+        }
     }
-    Ok(ExecOutcome::Exited(status_code(waitpid(joiner, None).ok())))
+}
+
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.old), None);
+    }
+}
+
+/// A pidfd for the exec'd process, whose host pid the joiner sent: checked after opening
+/// to be the joiner's child still, so that a pid recycled after the joiner collected
+/// the process is never signalled (the joiner, our unreaped child, keeps its own pid).
+fn process_pidfd(pid: i32, joiner: Pid) -> Option<OwnedFd> {
+    let fd = sys::pidfd_open(pid).ok()?;
+    (parent_of(pid) == Some(joiner.as_raw())).then_some(fd)
+}
+
+/// Field 4 (ppid) of `/proc/PID/stat`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// In the joiner: cgroup, namespaces, then fork the process (born in the pid ns).

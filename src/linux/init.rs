@@ -7,7 +7,8 @@
 //! 1. die with the supervisor (PDEATHSIG), then wait for "go": the supervisor writes
 //!    our id maps, and until then we have no usable uid;
 //! 2. filesystem: build the new root and pivot into it (mounts need CAP_SYS_ADMIN, and
-//!    Landlock forbids mount changes once applied, so this comes early);
+//!    Landlock forbids mount changes once applied, so this comes early); a detached init
+//!    runs the OCI `createContainer` hooks between the last mount and `pivot_root`;
 //! 3. network: `lo` up (needs CAP_NET_ADMIN in our netns), then the proxy listeners,
 //!    bound inside the netns and passed to the supervisor (SCM_RIGHTS);
 //! 4. hostname / domain name (CAP_SYS_ADMIN in our UTS namespace);
@@ -30,7 +31,8 @@
 //! 14. foreground (`run`): close the channel, fork the command and stay PID 1 as its
 //!     reaper. Detached (`create`): wait until the supervisor has recorded the container
 //!     and says "go", stop dying with it (it exits now; we must survive that), then block
-//!     on the exec fifo until `start`, and exec the command as PID 1 itself, as runc does.
+//!     on the exec fifo until `start`, run the OCI `startContainer` hooks (see
+//!     [`InitHooks`]) and exec the command as PID 1 itself, as runc does.
 
 use super::process::{self, ExecTarget};
 use super::report::{self, Layer, Report, Status};
@@ -56,6 +58,36 @@ pub struct InitArgs<'a> {
     /// (it checks floors and hands the report to an embedding caller) instead of just
     /// saying "ready" and starting the command.
     pub handshake: bool,
+    /// The OCI hooks this init runs itself (detached only; none for a foreground run).
+    pub hooks: InitHooks<'a>,
+}
+
+/// An OCI hook list run by the init: called with the init's pid as the runtime's caller
+/// sees it (the state's `pid`); the error is the message for the caller.
+pub type HookFn<'a> = &'a dyn Fn(i32) -> std::result::Result<(), String>;
+
+/// The OCI hooks that must run inside the container, so the init runs them itself.
+///
+/// - `create_container`: after every mount of the new root is in place and before
+///   `pivot_root`, in all the container's namespaces with the init's full capabilities
+///   there, working directory the new root. `/` is still the host's, so the hook's path
+///   resolves in the runtime's filesystem, as the spec asks; only the host's `/tmp` is
+///   hidden then (the new root is staged on it). The hostname is set after it, as in
+///   runc. A failure fails `create`.
+/// - `start_container`: once `start` has released the init and right before the
+///   command's `execve`, so the hook runs with exactly the command's confinement:
+///   identity, capabilities, no_new_privs, Landlock and seccomp. Its path resolves in the
+///   container's root. It is not run earlier, outside those layers, on purpose: its
+///   binary comes from the container's filesystem and whatever it starts stays in the
+///   container, so running it less confined would let an image leave unconfined
+///   processes behind; the price is that the hook must be allowed what the command is
+///   allowed (runc also runs it after its seccomp filter and capability drop). A failure
+///   is written to [`Detached::start_status`] and the init exits (status 125) without
+///   running the command.
+#[derive(Default, Clone, Copy)]
+pub struct InitHooks<'a> {
+    pub create_container: Option<HookFn<'a>>,
+    pub start_container: Option<HookFn<'a>>,
 }
 
 /// What a detached (`create`) init needs beyond a foreground one.
@@ -70,12 +102,16 @@ pub struct Detached {
     /// Cloned without a cgroup namespace: the supervisor moved us into the container's
     /// cgroup before "go", and the namespace is unshared after it, rooted there.
     pub unshare_cgroup: bool,
+    /// Write end of the start-status fifo (close-on-exec), when there are `startContainer`
+    /// hooks: `start` reads it until EOF, which the `execve` of the command causes, and
+    /// gets a failing hook's message from it instead.
+    pub start_status: Option<RawFd>,
 }
 
 /// Entry point of the init; never returns.
 pub fn main(args: InitArgs) -> ! {
     match setup(&args) {
-        Ok((target, report)) => match args.detached {
+        Ok((target, report, pid)) => match args.detached {
             None if args.handshake => {
                 let json = serde_json::to_vec(&report).unwrap_or_default();
                 if args.chan.send(&Msg::Report(json)).is_err() {
@@ -97,6 +133,15 @@ pub fn main(args: InitArgs) -> ! {
             Some(d) => {
                 let _ = args.chan.send(&Msg::Ready);
                 wait_for_start(args.chan, d);
+                if let Some(hooks) = args.hooks.start_container {
+                    if let Err(message) = hooks(pid) {
+                        if let Some(fd) = d.start_status {
+                            super::sys::write_all(fd, message.as_bytes());
+                        }
+                        eprintln!("srt-runc: {message}");
+                        unsafe { libc::_exit(125) }
+                    }
+                }
                 process::exec_direct(&target)
             }
         },
@@ -111,7 +156,9 @@ pub fn main(args: InitArgs) -> ! {
     }
 }
 
-fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
+/// Sets everything up; returns the command, the enforcement report and our pid as the
+/// caller sees it (0 when no hook needs it).
+fn setup(a: &InitArgs) -> Result<(ExecTarget, Report, i32)> {
     let plan = a.plan;
 
     // 1. Die with the supervisor; an EOF here means it is already gone.
@@ -134,6 +181,11 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         nix::unistd::setresuid(u, u, u)
             .step(|| format!("setresuid({uid}) in the user namespace"))?;
     }
+    let pid = if a.hooks.create_container.is_some() || a.hooks.start_container.is_some() {
+        callers_pid()?
+    } else {
+        0
+    };
     if a.detached.is_some_and(|d| d.unshare_cgroup) {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .step(|| "unshare(CLONE_NEWCGROUP)".into())?;
@@ -150,8 +202,15 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         }
     }
 
-    // 2. Filesystem.
-    mounts::setup_root(plan)?;
+    // 2. Filesystem, with the createContainer hooks right before pivot_root.
+    let create_hooks = a
+        .hooks
+        .create_container
+        .map(|h| move || h(pid).map_err(Error::SetupMsg));
+    mounts::setup_root(
+        plan,
+        create_hooks.as_ref().map(|f| f as &dyn Fn() -> Result<()>),
+    )?;
 
     // 3. Network: loopback, then the proxy listeners, created here so that they live in
     //    the sandbox's netns; their fds go to the supervisor's proxy over the channel.
@@ -245,6 +304,7 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
     let mut keep = vec![a.chan.0.as_raw_fd()];
     if let Some(d) = &a.detached {
         keep.push(d.start_fifo);
+        keep.extend(d.start_status);
         for fd in 3..3 + d.preserve_fds as RawFd {
             keep.push(fd);
             // The caller's fds may be close-on-exec; preserved means they reach the command.
@@ -271,7 +331,17 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report)> {
         report.seccomp_programs.join(", "),
     );
 
-    Ok((target, report))
+    Ok((target, report, pid))
+}
+
+/// Our pid as the runtime's caller sees it (OCI hooks get it in the state): `/proc` is
+/// still the caller's procfs until the new root is in place, and its `self` link names
+/// us in the caller's pid namespace.
+fn callers_pid() -> Result<i32> {
+    let link = std::fs::read_link("/proc/self").step(|| "reading /proc/self".into())?;
+    link.to_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::SetupMsg(format!("/proc/self is {}, not a pid", link.display())))
 }
 
 /// The names of the installed seccomp programs, in order, for the report.

@@ -20,7 +20,10 @@
 //!    procfs is mounted here, *before* the old root is detached, because the kernel
 //!    refuses a fresh procfs in a user namespace unless a fully visible one exists in the
 //!    mount namespace.
-//! 6. `pivot_root(".", ".")` stacks the old root on the new one; `umount2(MNT_DETACH)`
+//! 6. With every mount in place and the new root as working directory, the caller's
+//!    `before_pivot` runs (the OCI `createContainer` hooks: still the host's `/`, so
+//!    their paths resolve there, but the container's namespaces and finished mounts).
+//! 7. `pivot_root(".", ".")` stacks the old root on the new one; `umount2(MNT_DETACH)`
 //!    drops it.
 
 use super::sys;
@@ -37,8 +40,9 @@ const DENY_FILE: &str = "/tmp/deny-file";
 const DENY_DIR: &str = "/tmp/deny-dir";
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
-/// Builds the new root and pivots into it.
-pub fn setup_root(plan: &Plan) -> Result<()> {
+/// Builds the new root, runs `before_pivot` (working directory: the new root) and
+/// pivots into it.
+pub fn setup_root(plan: &Plan, before_pivot: Option<&dyn Fn() -> Result<()>>) -> Result<()> {
     let sources = open_sources(plan)?;
     mount(
         None::<&str>,
@@ -108,6 +112,9 @@ pub fn setup_root(plan: &Plan) -> Result<()> {
     drop(ctx);
 
     std::env::set_current_dir(newroot_path).step(|| format!("chdir {newroot_path}"))?;
+    if let Some(f) = before_pivot {
+        f()?;
+    }
     sys::pivot_root(Path::new("."), Path::new(".")).step(|| "pivot_root".into())?;
     umount2(".", MntFlags::MNT_DETACH).step(|| "detaching the old root".into())?;
     std::env::set_current_dir("/").step(|| "chdir /".into())?;

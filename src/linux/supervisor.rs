@@ -213,6 +213,7 @@ pub fn run(plan: &Plan, opts: &RunOptions) -> Result<i32> {
                 may_setgroups: !plan.id_maps.deny_setgroups,
                 detached: None,
                 handshake,
+                hooks: Default::default(),
             })
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),

@@ -1,21 +1,29 @@
 //! OCI hooks: programs the container's creator asks the runtime to run at lifecycle
 //! points, each given the container's state as JSON on stdin.
 //!
-//! When they run here: `prestart` and `createRuntime` in the runtime's namespaces once
-//! the container's namespaces and cgroup exist and before its root is set up;
-//! `createContainer` in the container's mount namespace (entered from the host side)
-//! once its root is in place and before its command can start; `poststart` by `start`
-//! after the command was released; `poststop` by `delete`. A failing hook before the
-//! command starts fails `create` (which then cleans up); after, it is a warning.
-//! `startContainer` would have to run inside the confined init and is refused.
+//! When and where they run here:
+//! - `prestart` and `createRuntime`: by `create`, in the runtime's namespaces, once the
+//!   container's namespaces and cgroup exist and before the init sets anything up;
+//! - `createContainer`: by the init itself, in all the container's namespaces, after the
+//!   last mount of the new root and before `pivot_root` (so the path resolves in the
+//!   runtime's filesystem; working directory: the container's root);
+//! - `startContainer`: by the init, once `start` released it and right before the
+//!   command's `execve`, confined like the command (see `linux::init::InitHooks`);
+//! - `poststart`: by `start` after the command was released; `poststop`: by `delete`.
+//!
+//! A failing hook before the command runs fails `create` (which then cleans up) or, for
+//! `startContainer`, `start` (the init exits instead of running the command); after, it
+//! is a warning. The state's `pid` is always the init's pid as the caller sees it.
 
 use super::OciError;
-use oci_spec::runtime::{Hook, Hooks};
-use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use oci_spec::runtime::Hook;
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// What of a failing hook's output goes into the error message.
+const OUTPUT_LIMIT: usize = 4096;
 
 /// The state a hook reads on stdin (the OCI `state` object).
 pub fn state_json(
@@ -38,45 +46,29 @@ pub fn state_json(
     v.to_string()
 }
 
-/// Refuses hooks srt-runc cannot run where the spec says they run.
-pub fn check_supported(hooks: &Hooks, origin: &str) -> Result<(), OciError> {
-    if hooks
-        .start_container()
-        .as_ref()
-        .is_some_and(|h| !h.is_empty())
-    {
-        return Err(OciError::Other(format!(
-            "{origin}: hooks.startContainer is not supported by srt-runc (it would run inside the confined container); use createContainer or poststart"
-        )));
-    }
-    Ok(())
-}
-
-/// Runs `hooks` in order; the first failure is returned. `enter` are namespaces
-/// (opened fds and setns flags) the hook joins before it execs, in order.
-pub fn run(
-    kind: &str,
-    hooks: &[Hook],
-    state: &str,
-    enter: &[(OwnedFd, libc::c_int)],
-) -> Result<(), OciError> {
+/// Runs `hooks` in order; the first failure is returned.
+pub fn run(kind: &str, hooks: &[Hook], state: &str) -> Result<(), OciError> {
     for h in hooks {
-        run_one(kind, h, state, enter)?;
+        run_one(kind, h, state)?;
     }
     Ok(())
 }
 
-fn run_one(
-    kind: &str,
-    h: &Hook,
-    state: &str,
-    enter: &[(OwnedFd, libc::c_int)],
-) -> Result<(), OciError> {
+/// Runs one hook: stdin is the state; stdout and stderr share one pipe that is drained
+/// while it runs (so a chatty hook never blocks on a full pipe, and no file has to be
+/// opened, which the init could no longer do once Landlock applies).
+fn run_one(kind: &str, h: &Hook, state: &str) -> Result<(), OciError> {
     let path = h.path();
     let name = format!("{kind} hook {}", path.display());
-    let args = h.args().clone().unwrap_or_default();
+    let io = |what: &str, e: std::io::Error| OciError::io(format!("{what} {name}"), e);
+    let (out_r, out_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+            .map_err(|e| io("creating the output pipe of", e.into()))?;
+    let out_w2 = out_w
+        .try_clone()
+        .map_err(|e| io("creating the output pipe of", e))?;
     let mut cmd = Command::new(path);
-    if let Some((argv0, rest)) = args.split_first() {
+    if let Some((argv0, rest)) = h.args().as_deref().unwrap_or_default().split_first() {
         cmd.arg0(argv0).args(rest);
     }
     cmd.env_clear();
@@ -86,41 +78,28 @@ fn run_one(
         }
     }
     cmd.stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if !enter.is_empty() {
-        let fds: Vec<(i32, libc::c_int)> = enter.iter().map(|(f, n)| (f.as_raw_fd(), *n)).collect();
-        // SAFETY: only async-signal-safe calls (setns, chdir) between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                for (fd, flag) in &fds {
-                    if libc::setns(*fd, *flag) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                if libc::chdir(c"/".as_ptr()) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| OciError::io(format!("running {name}"), e))?;
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(out_w2));
+    let spawned = cmd.spawn();
+    // Our copies of the write end go with the command: EOF once the hook is done.
+    drop(cmd);
+    let mut child = spawned.map_err(|e| io("running", e))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is fine.
         let _ = stdin.write_all(state.as_bytes());
     }
+    let mut output = Vec::new();
+    let mut out = std::fs::File::from(out_r);
     let deadline = h
         .timeout()
         .filter(|t| *t > 0)
         .map(|t| Instant::now() + Duration::from_secs(t as u64));
     let status = loop {
+        drain(&mut out, &mut output);
         match child.try_wait() {
             Ok(Some(s)) => break s,
             Ok(None) => {}
-            Err(e) => return Err(OciError::io(format!("waiting for {name}"), e)),
+            Err(e) => return Err(io("waiting for", e)),
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
@@ -135,30 +114,24 @@ fn run_one(
     if status.success() {
         return Ok(());
     }
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
+    drain(&mut out, &mut output);
+    let text = String::from_utf8_lossy(&output);
+    let text = text.trim();
     Err(OciError::Other(format!(
-        "{name} failed: {status}{}{}",
-        if err.trim().is_empty() { "" } else { ": " },
-        err.trim()
+        "{name} failed: {status}{}{text}",
+        if text.is_empty() { "" } else { ": " },
     )))
 }
 
-/// The namespaces a `createContainer` hook enters: the init's mount namespace (and, for
-/// an unprivileged caller, its user namespace first, which grants the right to).
-pub fn container_mount_ns(pid: i32) -> Result<Vec<(OwnedFd, libc::c_int)>, OciError> {
-    let open = |n: &str| -> Result<OwnedFd, OciError> {
-        let p = format!("/proc/{pid}/ns/{n}");
-        std::fs::File::open(&p)
-            .map(OwnedFd::from)
-            .map_err(|e| OciError::io(format!("opening {p}"), e))
-    };
-    let mut v = Vec::new();
-    if !nix::unistd::geteuid().is_root() {
-        v.push((open("user")?, libc::CLONE_NEWUSER));
+/// Reads what is in the (non-blocking) pipe now, keeping the first [`OUTPUT_LIMIT`]
+/// bytes.
+fn drain(out: &mut std::fs::File, keep: &mut Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = out.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let room = OUTPUT_LIMIT.saturating_sub(keep.len());
+        keep.extend_from_slice(&buf[..n.min(room)]);
     }
-    v.push((open("mnt")?, libc::CLONE_NEWNS));
-    Ok(v)
 }

@@ -5,11 +5,16 @@
 //! `start` opens the fifo write-only *non-blocking* (ENXIO = no reader = the init is
 //! gone), removes it and writes the byte. So "created" == "the fifo exists", and the init
 //! never has to open a host path after Landlock is applied.
+//!
+//! With `startContainer` hooks, which the init runs after that byte, `create` also makes
+//! `ROOT/<id>/start-status.fifo`, whose only writer is the init (close-on-exec): `start`
+//! reads it to EOF, so it returns once the command is exec'd, or with the failing hook's
+//! message.
 
-use super::state::{self, Root, State, Status, EXEC_FIFO};
+use super::state::{self, Root, State, Status, EXEC_FIFO, START_STATUS};
 use super::{console, hooks, OciError};
 use crate::linux::cgroup::{self, Cgroup};
-use crate::linux::{detached, sys};
+use crate::linux::{detached, init, sys};
 use crate::{plan, policy};
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -68,28 +73,39 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
                 .map_err(|e| OciError::Other(format!("{}: hooks: {e}", plan.origin)))
         })
         .transpose()?;
-    if let Some(h) = &hooks {
-        hooks::check_supported(h, &plan.origin)?;
-    }
+    // Non-empty lists only: an empty one changes nothing.
+    let listed = |f: fn(&oci_spec::runtime::Hooks) -> &Option<Vec<oci_spec::runtime::Hook>>| {
+        hooks
+            .as_ref()
+            .and_then(|h| f(h).clone())
+            .filter(|l| !l.is_empty())
+    };
+    let create_hooks = listed(|h| h.create_container());
+    let start_hooks = listed(|h| h.start_container());
     let annotations = annotations(&raw);
     let dir = root.create_container_dir(id)?;
     let mut guard = DirGuard(Some(dir.clone()));
     // Declared before the init (`created`), so on failure the init dies first.
     let mut cgroup = CgroupGuard(container_cgroup(id, &raw)?);
-    let fifo_path = dir.join(EXEC_FIFO);
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .map_err(|e| OciError::io(format!("creating {}", fifo_path.display()), e))?;
     // Read-write: the open never blocks, and the init's own write end keeps its read
     // blocking (instead of seeing EOF) until `start` writes.
-    let fifo: OwnedFd = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&fifo_path)
-        .map_err(|e| OciError::io(format!("opening {}", fifo_path.display()), e))?
-        .into();
+    let fifo = open_fifo_rw(&dir.join(EXEC_FIFO))?;
+    let start_status = match start_hooks {
+        Some(_) => Some(open_fifo_rw(&dir.join(START_STATUS))?),
+        None => None,
+    };
+    // Called by the init, in the container (see `init::InitHooks`).
+    let run_in_init = |kind: &'static str, list: &Option<Vec<oci_spec::runtime::Hook>>, status| {
+        let list = list.clone();
+        let (bundle, annotations) = (&bundle, &annotations);
+        move |pid: i32| -> Result<(), String> {
+            let state = hooks::state_json(id, status, pid, bundle, annotations);
+            hooks::run(kind, list.as_deref().unwrap_or_default(), &state).map_err(|e| e.to_string())
+        }
+    };
+    let create_container = run_in_init("createContainer", &create_hooks, "creating");
+    let start_container = run_in_init("startContainer", &start_hooks, "created");
 
-    let mount_ns = std::cell::RefCell::new(Vec::new());
     let mut created = detached::create(
         &plan,
         detached::CreateOptions {
@@ -98,29 +114,27 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
             cgroup: cgroup.0.as_ref(),
             before_setup: Some(&|pid| {
                 let Some(h) = &hooks else { return Ok(()) };
-                if h.create_container().as_ref().is_some_and(|l| !l.is_empty()) {
-                    // Opened now: once set up, the init is not dumpable and an
-                    // unprivileged caller could no longer open its namespaces.
-                    let ns = hooks::container_mount_ns(pid)
-                        .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
-                    *mount_ns.borrow_mut() = ns;
-                }
                 let state = hooks::state_json(id, "creating", pid, &bundle, &annotations);
                 for (kind, list) in [
                     ("prestart", h.prestart()),
                     ("createRuntime", h.create_runtime()),
                 ] {
-                    hooks::run(kind, list.as_deref().unwrap_or_default(), &state, &[])
+                    hooks::run(kind, list.as_deref().unwrap_or_default(), &state)
                         .map_err(|e| crate::error::Error::SetupMsg(e.to_string()))?;
                 }
                 Ok(())
             }),
+            hooks: init::InitHooks {
+                create_container: create_hooks
+                    .is_some()
+                    .then_some(&create_container as init::HookFn),
+                start_container: start_hooks
+                    .is_some()
+                    .then_some(&start_container as init::HookFn),
+            },
+            start_status,
         },
     )?;
-    if let Some(list) = hooks.as_ref().and_then(|h| h.create_container().as_ref()) {
-        let state = hooks::state_json(id, "creating", created.pid, &bundle, &annotations);
-        hooks::run("createContainer", list, &state, &mount_ns.borrow())?;
-    }
     let (_, start_time) = state::proc_stat(created.pid)
         .ok_or_else(|| OciError::Other("the container init exited right after its setup".into()))?;
     detached::spawn_proxy(&plan, &mut created)?;
@@ -156,6 +170,20 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
     cgroup.0 = None;
     tracing::debug!(id, pid = st.pid, "container created");
     Ok(())
+}
+
+/// Makes the fifo `path` and opens it read-write and close-on-exec (the open never
+/// blocks, and the holder counts as a writer).
+fn open_fifo_rw(path: &Path) -> Result<OwnedFd, OciError> {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(|e| OciError::io(format!("creating {}", path.display()), e))?;
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| OciError::io(format!("opening {}", path.display()), e))?
+        .into())
 }
 
 /// Removes a half-created container's cgroup unless disarmed.
@@ -213,7 +241,7 @@ pub(crate) fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, OciEr
 /// `start`: release a created init.
 pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
     let (dir, mut st) = root.load(id)?;
-    let _lock = lock(&dir)?;
+    let lock = lock(&dir)?;
     match st.status(&dir) {
         Status::Stopped => return Err(OciError::StartStopped),
         Status::Running | Status::Paused => return Err(OciError::AlreadyRunning),
@@ -232,6 +260,7 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(OciError::AlreadyRunning),
         Err(e) => return Err(OciError::io(format!("opening {}", fifo_path.display()), e)),
     };
+    let start_status = open_start_status(&dir)?;
     // Removed first, so that once the init runs nobody can see it as "created".
     std::fs::remove_file(&fifo_path)
         .map_err(|e| OciError::io(format!("removing {}", fifo_path.display()), e))?;
@@ -239,13 +268,55 @@ pub fn start(root: &Root, id: &str) -> Result<(), OciError> {
         .map_err(|e| OciError::io("releasing the container init", e))?;
     st.started = true;
     st.save(&dir)?;
+    // startContainer hooks may take their time: `kill` and `delete` must not wait for them.
+    drop(lock);
+    if let Some(f) = start_status {
+        wait_for_exec(f, id)?;
+    }
     if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
         let state = hooks::state_json(id, "running", st.pid, &st.bundle, &st.annotations);
-        if let Err(e) = hooks::run("poststart", list, &state, &[]) {
+        if let Err(e) = hooks::run("poststart", list, &state) {
             warn(&e);
         }
     }
     Ok(())
+}
+
+/// Opens the start-status fifo for reading (there is one only with `startContainer`
+/// hooks) and removes it: the open fd is all `start` needs.
+fn open_start_status(dir: &Path) -> Result<Option<std::fs::File>, OciError> {
+    let path = dir.join(START_STATUS);
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(OciError::io(format!("opening {}", path.display()), e)),
+    };
+    let _ = std::fs::remove_file(&path);
+    // Blocking from now on: a read waits for the init's message or its last close.
+    nix::fcntl::fcntl(
+        &f,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+    )
+    .map_err(|e| OciError::io(format!("opening {}", path.display()), e))?;
+    Ok(Some(f))
+}
+
+/// Reads the start-status fifo to EOF: that comes when the init's `execve` closes its
+/// end (or it dies); a message before it is a failed `startContainer` hook.
+fn wait_for_exec(mut f: std::fs::File, id: &str) -> Result<(), OciError> {
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut f, &mut message)
+        .map_err(|e| OciError::io("waiting for the startContainer hooks", e))?;
+    if message.is_empty() {
+        return Ok(());
+    }
+    Err(OciError::Other(format!(
+        "{message}; the container's command did not run (`srt-runc delete {id}` removes it)"
+    )))
 }
 
 /// Hook failures after the command started do not undo anything: they are reported.
@@ -412,7 +483,7 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
     }
     if let Some(list) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let state = hooks::state_json(id, "stopped", 0, &st.bundle, &st.annotations);
-        if let Err(e) = hooks::run("poststop", list, &state, &[]) {
+        if let Err(e) = hooks::run("poststop", list, &state) {
             warn(&e);
         }
     }

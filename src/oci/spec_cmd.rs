@@ -133,15 +133,17 @@ pub fn write_spec(bundle: &Path, rootless: bool) -> Result<(), OciError> {
 }
 
 /// `features`: the OCI runtime-spec "features" document, stating only what the engine
-/// does today (cgroupfs v1 and v2 without systemd; every hook but startContainer; no
-/// AppArmor/SELinux).
+/// does today (cgroupfs v1 and v2 without systemd; every hook; no AppArmor/SELinux).
 pub fn features() -> Value {
     let mut caps: Vec<String> = caps::all().into_iter().map(|c| c.to_string()).collect();
     caps.sort();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": super::state::OCI_VERSION,
-        "hooks": ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+        "hooks": [
+            "prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+            "poststop"
+        ],
         "mountOptions": [
             "async", "atime", "bind", "defaults", "dev", "diratime", "exec", "noatime",
             "nodev", "nodiratime", "noexec", "nosuid", "nosymfollow", "private", "rbind",

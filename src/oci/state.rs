@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 pub use super::OCI_VERSION;
 /// The fifo the created init waits on; `start` writes one byte and removes it.
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The fifo a created init reports a failed `startContainer` hook on (only with such hooks).
+pub const START_STATUS: &str = "start-status.fifo";
 const STATE_FILE: &str = "state.json";
 
 /// What `state.json` holds.
