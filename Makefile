@@ -22,7 +22,9 @@ RELEASE_CARGO = RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO)
 RELEASE_BIN  := target/$(HOST_TRIPLE)/release/srt-runc
 DEBUG_BIN    := target/debug/srt-runc
 TEST_USER    := srt-runc-test
-DEB_PKGS     := bubblewrap busybox-static runc podman conmon containerd hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
+# Subordinate ids (start:count) for the test user's rootless podman containers.
+SUBID_RANGE  := 200000:65536
+DEB_PKGS     := bubblewrap busybox-static runc podman conmon containerd uidmap hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
 SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
 DEMO         := target/demo
@@ -46,6 +48,16 @@ deps:
 	@if [ "$$(id -u)" = 0 ] && ! id $(TEST_USER) >/dev/null 2>&1; then \
 	  echo "make: creating the unprivileged test user $(TEST_USER)"; \
 	  useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
+	fi
+	@# Rootless podman (tests/podman.rs) maps the test user's containers onto a range of
+	@# subordinate ids; an existing entry for the user is left as it is.
+	@if [ "$$(id -u)" = 0 ]; then \
+	  for f in /etc/subuid /etc/subgid; do \
+	    if ! grep -qE "^($(TEST_USER)|$$(id -u $(TEST_USER))):" $$f 2>/dev/null; then \
+	      echo "make: adding $(TEST_USER):$(SUBID_RANGE) to $$f"; \
+	      echo "$(TEST_USER):$(SUBID_RANGE)" >> $$f; \
+	    fi; \
+	  done; \
 	fi
 	@# The real srt, for tests/srt_side_by_side.rs (it needs bwrap, socat and ripgrep).
 	@if [ ! -x $(SRT_ANCHOR)/node_modules/.bin/srt ]; then \

@@ -59,7 +59,11 @@ pub fn create_for(
     resources: Option<&LinuxResources>,
 ) -> Result<Option<Cgroup>> {
     let mut cg = resolve(&hierarchies(), path, id)?;
-    let rootless = !nix::unistd::geteuid().is_root();
+    // Rootless podman writes `"resources": {}`: nothing to enforce, so no cgroup needed.
+    let resources = resources.filter(|r| asks_for_limits(r, cg.version));
+    // Root of a user namespace (a runtime under rootless podman) may not create cgroups
+    // either: treat it as the unprivileged user it is on the host.
+    let rootless = !crate::linux::idmap::host_root();
     match cg.create() {
         Ok(()) => {}
         Err(CgroupError::Io { source, .. })
@@ -93,6 +97,13 @@ pub fn create_for(
         }
     }
     Ok(Some(cg))
+}
+
+/// Whether `res` sets anything a cgroup must enforce (an invalid setting counts, so that
+/// applying it reports the error).
+fn asks_for_limits(res: &LinuxResources, version: Version) -> bool {
+    writes(res, version).map_or(true, |w| !w.is_empty())
+        || device_program(res, version).map_or(true, |p| p.is_some())
 }
 
 /// The cgroup of a foreground sandbox (`srt-runc run`, `sandbox`, the library): made
@@ -592,15 +603,6 @@ fn device_writes(rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Vec<Write> {
     out
 }
 
-/// Whether this process is root in the host's user namespace (uid 0 with the identity
-/// map), the only caller that may attach cgroup device programs.
-fn host_root() -> bool {
-    nix::unistd::geteuid().is_root()
-        && std::fs::read_to_string("/proc/self/uid_map")
-            .map(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
-            .unwrap_or(false)
-}
-
 /// The cgroup v2 device program for `res` (`None` on v1, or when `res` has no device
 /// rules): the config's rules in order, then the defaults, as on v1. Unlike a fresh v1
 /// cgroup (which inherits allow-all), a device not named by any rule is refused, so
@@ -736,7 +738,8 @@ impl Cgroup {
                 // and the nodes bound into it are ones the caller could open anyway, so
                 // the rules add nothing there: skip them, loudly, rather than refuse.
                 Err(super::bpf::BpfError::Sys { source, .. })
-                    if source.raw_os_error() == Some(libc::EPERM) && !host_root() =>
+                    if source.raw_os_error() == Some(libc::EPERM)
+                        && !crate::linux::idmap::host_root() =>
                 {
                     let msg = "linux.resources.devices not applied: an unprivileged caller cannot attach cgroup device programs (the container's user namespace still cannot mknod)";
                     tracing::warn!("{msg}");

@@ -153,7 +153,8 @@ pub fn create(root: &Root, id: &str, a: &CreateArgs) -> Result<(), OciError> {
         created: super::time::rfc3339_nanos(std::time::SystemTime::now()),
         owner: state::owner_name(uid),
         annotations,
-        rootless: uid != 0,
+        // Root of a user namespace (under rootless podman) is rootless too.
+        rootless: !crate::linux::idmap::host_root(),
         started: false,
         cgroup: cgroup.0.clone(),
         hooks,

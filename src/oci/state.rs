@@ -103,14 +103,16 @@ impl Root {
     /// `--root`, else `/run/srt-runc` for root, else `$XDG_RUNTIME_DIR/srt-runc`.
     ///
     /// A root shell may still carry `XDG_RUNTIME_DIR=/run/user/0`; like runc we ignore it
-    /// for real root so that every root caller sees the same containers.
+    /// for real root so that every root caller sees the same containers. Root of a user
+    /// namespace (rootless podman runs its runtime so) is not host root: `/run` is not
+    /// its to write, and it keeps its state in the user's `$XDG_RUNTIME_DIR`.
     pub fn resolve(flag: Option<&Path>) -> Result<Root, OciError> {
         if let Some(p) = flag {
             return Ok(Root {
                 path: std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
             });
         }
-        if nix::unistd::geteuid().is_root() {
+        if crate::linux::idmap::host_root() {
             return Ok(Root {
                 path: PathBuf::from("/run/srt-runc"),
             });

@@ -1,5 +1,6 @@
 //! podman with srt-runc as its runtime, in a private storage under a test's scratch
-//! directory (never the host's default storage), and a busybox image imported there.
+//! directory (never the host's default storage), and a busybox image imported there;
+//! as root, or rootless as the unprivileged test user.
 
 use super::podman_env::{self, podman_running_on};
 use super::*;
@@ -13,24 +14,50 @@ pub const IMAGE: &str = "localhost/bb:latest";
 pub struct Podman {
     pub dir: PathBuf,
     /// srt-runc's state root: its default, as podman passes no `--root` (and does not
-    /// repeat `--runtime-flag`s in the cleanup process conmon starts).
+    /// repeat `--runtime-flag`s in the cleanup process conmon starts). Rootless, that is
+    /// `$XDG_RUNTIME_DIR/srt-runc`.
     pub state: PathBuf,
     /// podman's runroot: a short path of its own (podman refuses one over 50 bytes).
     runroot: PathBuf,
+    /// Who runs podman: root, or the unprivileged user (rootless podman).
+    pub user: User,
 }
 
 impl Podman {
     /// Writes the containers.conf this host needs and imports the busybox image.
     pub fn new(s: &Scratch) -> Podman {
+        Podman::as_user(s, root_user())
+    }
+
+    /// Rootless podman as `user` (its subordinate ids in /etc/subuid and /etc/subgid,
+    /// which `make deps` adds): `XDG_RUNTIME_DIR` is `dir/run`, owned by the user, so
+    /// srt-runc keeps its state in `dir/run/srt-runc`.
+    pub fn rootless(s: &Scratch, user: User) -> Podman {
+        assert!(!user.is_root());
+        Podman::as_user(s, user)
+    }
+
+    fn as_user(s: &Scratch, user: User) -> Podman {
         let dir = s.join("podman");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("containers.conf"), podman_env::CONTAINERS_CONF).unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let state = if user.is_root() {
+            PathBuf::from("/run/srt-runc")
+        } else {
+            let run = dir.join("run");
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+            chown(&run, user);
+            chown(&dir, user);
+            run.join("srt-runc")
+        };
         let p = Podman {
-            state: PathBuf::from("/run/srt-runc"),
+            state,
             runroot: PathBuf::from(format!("/tmp/srtp-{}-{n}", std::process::id())),
             dir,
+            user,
         };
         let rootfs = p.dir.join("rootfs");
         for d in ["bin", "proc", "dev", "sys", "tmp", "etc", "data"] {
@@ -64,7 +91,27 @@ impl Podman {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = podman_env::podman(&self.dir, &self.runroot, &srt_runc());
         c.args(args).stdin(std::process::Stdio::null());
+        if !self.user.is_root() {
+            c.uid(self.user.uid)
+                .gid(self.user.gid)
+                .current_dir(&self.dir)
+                .env("HOME", &self.dir)
+                .env("XDG_RUNTIME_DIR", self.dir.join("run"));
+        }
         c
+    }
+
+    /// Rootless podman keeps a pause process (catatonit) holding its user namespace
+    /// after every command; stops it so that nothing of the user is left running.
+    pub fn stop_pause_process(&self) {
+        let pidfile = self.dir.join("tmp/pause.pid");
+        if let Some(pid) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = std::fs::remove_file(&pidfile);
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -116,6 +163,9 @@ impl Drop for Podman {
     /// with the scratch directory.
     fn drop(&mut self) {
         let _ = self.run(&["rm", "--all", "--force", "--time", "0"]);
+        if !self.user.is_root() {
+            self.stop_pause_process();
+        }
         // conmon starts `podman container cleanup` on its own when a container exits;
         // let those finish before the storage goes, or they write into it again.
         let ours = self.dir.to_string_lossy().into_owned();

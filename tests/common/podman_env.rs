@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-/// containers.conf for this host: no CAP_SYS_RESOURCE here, so podman's default
+/// containers.conf for this host (root and rootless podman alike; these limits are within
+/// the test user's hard limits too): no CAP_SYS_RESOURCE here, so podman's default
 /// rlimits cannot be set; cgroupfs and a file event log as there is no systemd.
 pub const CONTAINERS_CONF: &str = "[containers]\n\
      default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
