@@ -693,7 +693,8 @@ fn create_mode_keeps_placeholders_until_delete() {
         wait_for_text(&s.join("out-d"), "wrote");
         ok(&rt.run(&["kill", "d", "KILL"]));
         rt.wait_status("d", "stopped");
-        assert!(exists(".mcp.json"), "{who}: nothing swept yet");
+        // (Any run of this user may sweep them from now on — other tests of this binary
+        // run in parallel — so only their absence after our own run is asserted.)
         let other = Scratch::new("lc-placeholders-sweep", user);
         let o = run_in(user, &other, &["true"], |_| {});
         ok(&o);

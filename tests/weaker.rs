@@ -396,7 +396,7 @@ fn mandatory_denies_hold_inside_writable_paths() {
     for user in users() {
         let proj = Scratch::new("weaker-mandatory", user);
         let p = |s: &str| proj.join(s);
-        for d in [".git/hooks", "src", "lock"] {
+        for d in [".git/hooks", "src", "lock", "dotfiles"] {
             std::fs::create_dir_all(p(d)).unwrap();
         }
         for (f, body) in [
@@ -406,10 +406,21 @@ fn mandatory_denies_hold_inside_writable_paths() {
             (".git/hooks/pre-commit.sample", "#!/bin/sh"),
             ("README.md", "readme"),
             ("lock/locked.txt", "LOCKED"),
+            ("dotfiles/zshrc", "ZSH"),
         ] {
             std::fs::write(p(f), body).unwrap();
         }
-        for e in [".git", ".git/hooks", "src", "lock"] {
+        // A protected name that is a symlink into the writable tree (dotfile managers).
+        std::os::unix::fs::symlink("dotfiles/zshrc", p(".zshrc")).unwrap();
+        std::os::unix::fs::lchown(p(".zshrc"), Some(user.uid), Some(user.gid)).unwrap();
+        for e in [
+            ".git",
+            ".git/hooks",
+            "src",
+            "lock",
+            "dotfiles",
+            "dotfiles/zshrc",
+        ] {
             chown(&p(e), user);
         }
         for e in [
@@ -426,6 +437,8 @@ fn mandatory_denies_hold_inside_writable_paths() {
         st["filesystem"]["denyWrite"] = json!([p("lock/locked.txt").display().to_string()]);
         let attempts = [
             ("append-bashrc", "echo x >> .bashrc"),
+            ("append-zshrc-symlink", "echo x >> .zshrc"),
+            ("append-zshrc-target", "echo x >> dotfiles/zshrc"),
             ("rm-bashrc", "rm -f .bashrc"),
             ("mv-bashrc", "mv .bashrc b"),
             ("new-hook", "echo x > .git/hooks/pre-commit"),
@@ -465,6 +478,7 @@ fn mandatory_denies_hold_inside_writable_paths() {
         let read = |s: &str| std::fs::read_to_string(p(s)).unwrap();
         assert_eq!(read(".bashrc"), "ORIG");
         assert_eq!(read(".git/config"), "[core]");
+        assert_eq!(read("dotfiles/zshrc"), "ZSH");
         assert_eq!(read("lock/locked.txt"), "LOCKED");
         assert_eq!(read("README.md"), "readmemore\n");
         assert_eq!(read("src/a/b/c"), "deep\n");

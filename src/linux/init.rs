@@ -103,8 +103,9 @@ pub struct Detached {
     /// cgroup before "go", and the namespace is unshared after it, rooted there.
     pub unshare_cgroup: bool,
     /// Write end of the start-status fifo (close-on-exec), when there are `startContainer`
-    /// hooks: `start` reads it until EOF, which the `execve` of the command causes, and
-    /// gets a failing hook's message from it instead.
+    /// hooks: `start` reads it until EOF (the command's `execve` closes it): one NUL byte
+    /// written right before that `execve` means the hooks passed, a message that one
+    /// failed, and nothing at all that the init died first.
     pub start_status: Option<RawFd>,
 }
 
@@ -141,6 +142,11 @@ pub fn main(args: InitArgs) -> ! {
                         eprintln!("srt-runc: {message}");
                         unsafe { libc::_exit(125) }
                     }
+                }
+                // One NUL byte: the hooks passed and the command is being exec'd. A
+                // bare EOF then means the init died first (killed during its hooks).
+                if let Some(fd) = d.start_status {
+                    super::sys::write_all(fd, b"\0");
                 }
                 process::exec_direct(&target)
             }
@@ -247,10 +253,12 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report, i32)> {
     if let Some(d) = &plan.domainname {
         let r = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
         if r != 0 {
-            return Err(Error::setup(
-                format!("setting domainname {d:?}"),
-                std::io::Error::last_os_error(),
-            ));
+            let err = std::io::Error::last_os_error();
+            // As for the hostname: a joined UTS namespace may already have this name.
+            let same = nix::sys::utsname::uname().is_ok_and(|u| u.domainname() == d.as_str());
+            if !(err.raw_os_error() == Some(libc::EPERM) && same) {
+                return Err(Error::setup(format!("setting domainname {d:?}"), err));
+            }
         }
     }
 

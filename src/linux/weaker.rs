@@ -49,6 +49,7 @@ pub const NOT_ENFORCED: &[&str] = &[
     "host unix sockets are reachable by path (Landlock controls them only from ABI 9)",
     "a host TCP service on exactly the proxy's port on 127.0.0.1 is reachable",
     "listing a directory on the way to a denied path fails",
+    "the mode, owner, times and extended attributes of a protected path can still change (Landlock does not control chmod, chown, utimes or xattrs; e.g. chmod +x on an existing, disabled git hook)",
     "no mount, IPC, UTS or cgroup isolation",
 ];
 

@@ -2,8 +2,10 @@
 //! points, each given the container's state as JSON on stdin.
 //!
 //! When and where they run here:
-//! - `prestart` and `createRuntime`: by `create`, in the runtime's namespaces, once the
-//!   container's namespaces and cgroup exist and before the init sets anything up;
+//! - `prestart` and `createRuntime`: by `create`, in the runtime's namespaces (which
+//!   include those the config joins by path: `create` enters them before the clone),
+//!   once the container's namespaces and cgroup exist and before the init sets anything
+//!   up;
 //! - `createContainer`: by the init itself, in all the container's namespaces, after the
 //!   last mount of the new root and before `pivot_root` (so the path resolves in the
 //!   runtime's filesystem; working directory: the container's root);
@@ -61,9 +63,15 @@ fn run_one(kind: &str, h: &Hook, state: &str) -> Result<(), OciError> {
     let path = h.path();
     let name = format!("{kind} hook {}", path.display());
     let io = |what: &str, e: std::io::Error| OciError::io(format!("{what} {name}"), e);
-    let (out_r, out_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
-            .map_err(|e| io("creating the output pipe of", e.into()))?;
+    // Only our end is non-blocking: the hook writes to a blocking pipe, so output
+    // faster than we drain it waits instead of failing with EAGAIN.
+    let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| io("creating the output pipe of", e.into()))?;
+    nix::fcntl::fcntl(
+        &out_r,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .map_err(|e| io("creating the output pipe of", e.into()))?;
     let out_w2 = out_w
         .try_clone()
         .map_err(|e| io("creating the output pipe of", e))?;

@@ -312,12 +312,18 @@ fn wait_for_exec(mut f: std::fs::File, id: &str) -> Result<(), OciError> {
     let mut message = String::new();
     std::io::Read::read_to_string(&mut f, &mut message)
         .map_err(|e| OciError::io("waiting for the startContainer hooks", e))?;
-    if message.is_empty() {
-        return Ok(());
+    // The init writes one NUL byte right before its execve; nothing at all means it
+    // died before (killed while its hooks ran, e.g. by `delete --force`).
+    match message.as_str() {
+        "\0" => Ok(()),
+        "" => Err(OciError::Other(format!(
+            "the container init ended before running its command; `srt-runc delete {id}` removes it"
+        ))),
+        _ => Err(OciError::Other(format!(
+            "{}; the container's command did not run (`srt-runc delete {id}` removes it)",
+            message.trim_end_matches('\0')
+        ))),
     }
-    Err(OciError::Other(format!(
-        "{message}; the container's command did not run (`srt-runc delete {id}` removes it)"
-    )))
 }
 
 /// Hook failures after the command started do not undo anything: they are reported.
@@ -494,8 +500,11 @@ pub fn delete(root: &Root, id: &str, force: bool) -> Result<(), OciError> {
             pid: st.pid,
             start: Some(st.pid_start_time),
         };
-        crate::linux::placeholders::release_owner(reg, owner)
-            .map_err(|e| OciError::Other(e.to_string()))?;
+        // A registry that cannot be updated must not keep the state: the next run of
+        // this user sweeps placeholders whose owner is dead.
+        if let Err(e) = crate::linux::placeholders::release_owner(reg, owner) {
+            warn(&OciError::Other(e.to_string()));
+        }
     }
     std::fs::remove_dir_all(&dir)
         .map_err(|e| OciError::io(format!("removing {}", dir.display()), e))

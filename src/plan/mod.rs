@@ -349,6 +349,20 @@ fn weaker_landlock(mounts: &[MountStep], mandatory: crate::policy::WeakerDenies)
         .filter(|m| writable.iter().any(|w| m.dest.starts_with(w)))
         .map(|m| m.dest.clone())
         .collect();
+    // Landlock checks a write against the inode it reaches: a protected path that is a
+    // symlink (`.bashrc -> dotfiles/bashrc`), or lies below one, is kept only if where
+    // it leads is kept too. (Strong mode's read-only bind follows the link the same way.)
+    let resolved: Vec<PathBuf> = deny_write
+        .iter()
+        .filter_map(|p| {
+            let real = std::fs::canonicalize(p).ok().or_else(|| {
+                let parent = std::fs::canonicalize(p.parent()?).ok()?;
+                Some(parent.join(p.file_name()?))
+            })?;
+            (real != *p && writable.iter().any(|w| real.starts_with(w))).then_some(real)
+        })
+        .collect();
+    deny_write.extend(resolved);
     deny_write.sort();
     deny_write.dedup();
     LandlockPlan {

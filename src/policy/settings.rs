@@ -32,9 +32,10 @@ pub enum WeakerDenies {
     /// Every directory between a writable path and a protected path is *frozen*: its
     /// entries other than the protected ones keep their write rights, but nothing can
     /// be created, removed or renamed directly in it, so a protected path can be
-    /// neither written, nor replaced, nor created. The cost: no new files directly in
-    /// such a directory (often the project root, and `.git`, which git needs for its
-    /// lock files).
+    /// neither written, nor replaced, nor created (its mode, times and extended
+    /// attributes are outside Landlock's reach, and truncation needs Landlock ABI 3).
+    /// The cost: no new files directly in such a directory (often the project root,
+    /// and `.git`, which git needs for its lock files).
     #[default]
     Freeze,
     /// Writable paths are writable whole, protected paths included; the run says so on
