@@ -668,6 +668,11 @@ fn cgroup_v2_device_rules_are_enforced() {
 /// the host's cgroup2 hierarchy alone: the runtime sees a pure cgroup v2 host (as it
 /// would on one), while its cgroups are the host's real v2 directories.
 fn on_v2(rt: &Rt, args: &[&str]) -> std::process::Command {
+    on_v2_then(rt, "exec", args)
+}
+
+/// [`on_v2`] with the runtime started by `launch` (a shell prefix ending in `exec …`).
+fn on_v2_then(rt: &Rt, launch: &str, args: &[&str]) -> std::process::Command {
     let mut c = std::process::Command::new("unshare");
     c.args([
         "--mount",
@@ -675,7 +680,9 @@ fn on_v2(rt: &Rt, args: &[&str]) -> std::process::Command {
         "private",
         "sh",
         "-c",
-        "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$@\"",
+        &format!(
+            "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && {launch} \"$@\""
+        ),
         "sh",
     ])
     .arg(srt_runc())
@@ -850,25 +857,20 @@ fn v2_device_rules_skipped_with_a_warning_when_rootless() {
     // The pure v2 view, the caller moved into its delegated cgroup, then privileges
     // dropped to the unprivileged user for the runtime itself.
     let as_user = |args: &[&str]| {
-        let mut c = std::process::Command::new("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && echo $$ > \"$DELEG/cgroup.procs\" && exec setpriv --reuid=\"$U\" --regid=\"$G\" --clear-groups \"$@\"",
-            "sh",
-        ])
-        .env("DELEG", Path::new("/sys/fs/cgroup").join(top.trim_start_matches('/')).join("deleg"))
+        let mut c = on_v2_then(
+            &rt,
+            "echo $$ > \"$DELEG/cgroup.procs\" && exec setpriv --reuid=\"$U\" --regid=\"$G\" --clear-groups",
+            args,
+        );
+        c.env(
+            "DELEG",
+            Path::new("/sys/fs/cgroup")
+                .join(top.trim_start_matches('/'))
+                .join("deleg"),
+        )
         .env("U", user.uid.to_string())
         .env("G", user.gid.to_string())
-        .env("XDG_RUNTIME_DIR", "")
-        .arg(srt_runc())
-        .arg("--root")
-        .arg(&rt.root)
-        .args(args)
-        .stdin(Stdio::null());
+        .env("XDG_RUNTIME_DIR", "");
         c
     };
     // The container keeps create's stdout and stderr: files, not pipes to wait on.

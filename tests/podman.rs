@@ -44,15 +44,13 @@ fn podman_run_prints_and_propagates_exit_codes() {
     assert!(ok(&o).contains("tty-yes"), "{}", stdout(&o));
 }
 
-#[test]
-fn podman_detached_exec_pause_stop_rm() {
-    let s = Scratch::new("podman-detached", root_user());
-    let p = Podman::new(&s);
+/// `podman run -d --name NAME --network none bb sleep 1000`, checked `Up`; its id.
+fn run_detached(p: &Podman, name: &str) -> String {
     let id = ok(&p.run(&[
         "run",
         "-d",
         "--name",
-        "d1",
+        name,
         "--network",
         "none",
         IMAGE,
@@ -62,7 +60,15 @@ fn podman_detached_exec_pause_stop_rm() {
     .trim()
     .to_string();
     let ps = ok(&p.run(&["ps", "--format", "{{.Names}} {{.Status}}"]));
-    assert!(ps.contains("d1 Up"), "{ps}");
+    assert!(ps.contains(&format!("{name} Up")), "{ps}");
+    id
+}
+
+#[test]
+fn podman_detached_exec_pause_stop_rm() {
+    let s = Scratch::new("podman-detached", root_user());
+    let p = Podman::new(&s);
+    let id = run_detached(&p, "d1");
     let o = p.run(&["exec", "d1", "sh", "-c", "echo in-exec; exit 4"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(stdout(&o), "in-exec\n");
@@ -265,22 +271,8 @@ fn rootless_podman_run_exec_stop_rm() {
         .collect();
     assert_eq!(devs, ["lo"], "{}", stderr(&o));
 
-    let id = ok(&p.run(&[
-        "run",
-        "-d",
-        "--name",
-        "r1",
-        "--network",
-        "none",
-        IMAGE,
-        "sleep",
-        "1000",
-    ]))
-    .trim()
-    .to_string();
+    let id = run_detached(&p, "r1");
     assert!(p.state.join(&id).join("state.json").is_file());
-    let ps = ok(&p.run(&["ps", "--format", "{{.Names}} {{.Status}}"]));
-    assert!(ps.contains("r1 Up"), "{ps}");
     let o = p.run(&["exec", "r1", "sh", "-c", "echo in-exec; exit 4"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(stdout(&o), "in-exec\n");
