@@ -211,6 +211,26 @@ fn exec_process_file_with_a_console_socket() {
         // A terminal without a console socket cannot detach.
         let o = rt.run(&["exec", "--tty", "--detach", "e3", "true"]);
         fails_with(&o, "console socket");
+        // A waiting `exec -t` without one relays the pty itself: the process has a
+        // terminal, its output and status come back, and our input reaches it.
+        let mut c = rt.cmd(&[
+            "exec",
+            "-t",
+            "e3",
+            "sh",
+            "-c",
+            "test -t 0 && test -t 1 && echo tty-yes; read line; echo \"got $line\"; exit 6",
+        ]);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hello\n").unwrap();
+        let o = child.wait_with_output().unwrap();
+        let text = stdout(&o);
+        assert_eq!(o.status.code(), Some(6), "{text}{}", stderr(&o));
+        assert!(text.contains("tty-yes"), "{text:?}");
+        assert!(text.contains("got hello"), "{text:?}");
         ok(&rt.run(&["delete", "--force", "e3"]));
     }
 }

@@ -166,17 +166,23 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
         return Err(Error::SetupMsg(message));
     }
     let pid = i32::from_ne_bytes(buf);
-    if let (Some(sock), Some((master, Ok(name)))) = (req.console, &slave) {
-        crate::oci::console::send_master(sock, master, name)
-            .map_err(|e| Error::SetupMsg(e.to_string()))?;
-    }
-    drop(slave);
+    // The pty master goes to the console socket when there is one; otherwise (a
+    // waiting `exec -t`) we keep it and relay it to our own stdin and stdout.
+    let master = match (req.console, slave) {
+        (Some(sock), Some((master, Ok(name)))) => {
+            crate::oci::console::send_master(sock, &master, &name)
+                .map_err(|e| Error::SetupMsg(e.to_string()))?;
+            None
+        }
+        (None, Some((master, _))) if !req.detach => Some(master),
+        _ => None,
+    };
     let Some(forwarding) = forwarding else {
         let _ = waitpid(joiner, None);
         return Ok(ExecOutcome::Detached(pid));
     };
     let code = match process_pidfd(pid, joiner) {
-        Some(pidfd) => relay(joiner, &pidfd, &forwarding.sigfd, None)?,
+        Some(pidfd) => relay(joiner, &pidfd, &forwarding.sigfd, master.as_ref())?,
         // Already gone (and collected by the joiner): nothing to signal.
         None => status_code(waitpid(joiner, None).ok()),
     };
