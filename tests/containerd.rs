@@ -1,6 +1,7 @@
 //! containerd 1.6 with srt-runc behind the runc v2 shim (`ctr run --runc-binary`): a
 //! private containerd (root, state and socket under the test's scratch directory),
-//! the busybox image imported as an OCI archive, `run --rm` output and exit status,
+//! the busybox image imported as an OCI archive, `run --rm` output and exit status, `run -t`
+//! under a real terminal (the shim's console socket; `tty` must name the container's pty),
 //! and a detached task with exec, ps, pause/resume, kill and delete. As root.
 #![cfg(target_os = "linux")]
 
@@ -80,6 +81,41 @@ impl Containerd {
         args.extend_from_slice(cmd);
         self.ctr(&args)
     }
+
+    /// `ctr run -t --rm` under a real pseudo-terminal: ctr insists that its stdin is a
+    /// terminal for `-t`, so util-linux `script` gives it one (`-e` hands back the
+    /// child's exit status, `-q` keeps script's own banner out). Returns what the
+    /// terminal showed and the exit status.
+    fn run_tty(&self, id: &str, cmd: &str) -> Output {
+        let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let bin = srt_runc();
+        let line = [
+            "ctr",
+            "--address",
+            self.sock.to_str().unwrap(),
+            "run",
+            "-t",
+            "--rm",
+            "--runc-binary",
+            bin.to_str().unwrap(),
+            "--runc-root",
+            self.runc_root.to_str().unwrap(),
+            IMAGE,
+            id,
+            "sh",
+            "-c",
+            cmd,
+        ]
+        .iter()
+        .map(|a| q(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
 }
 
 impl Drop for Containerd {
@@ -123,6 +159,14 @@ fn ctr_run_detached_exec_ps_pause_kill_delete() {
     let o = c.run(&["--rm"], "k2", &["sh", "-c", "exit 3"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 
+    // run -t --rm: the shim's console socket and a pty inside, exit status through both.
+    let o = c.run_tty("kt", "test -t 0 && test -t 1 && echo tty-yes; tty; exit 3");
+    let out = stdout(&o);
+    assert!(out.contains("tty-yes"), "{out:?} {}", stderr(&o));
+    assert!(out.contains("/dev/pts/"), "{out:?} {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{out:?} {}", stderr(&o));
+    assert_task_gone(&c, "kt");
+
     // A detached task.
     ok(&c.run(&["-d"], "k3", &["sleep", "1000"]));
     let o = c.ctr(&[
@@ -163,10 +207,25 @@ fn ctr_run_detached_exec_ps_pause_kill_delete() {
     }
     ok(&c.ctr(&["task", "delete", "k3"]));
     ok(&c.ctr(&["container", "delete", "k3"]));
-    // Nothing left behind: cgroup (also the /default level it created) and state.
-    assert!(!cg.exists(), "cgroup left behind");
+    assert_task_gone(&c, "k3");
+    // The /default cgroup level created for the namespace goes with its last task.
     assert!(!Path::new("/sys/fs/cgroup/pids/default").exists());
+}
+
+/// Nothing of task `id` is left behind: its cgroup, srt-runc state, ctr container.
+fn assert_task_gone(c: &Containerd, id: &str) {
+    // ctr's default cgroupsPath is /<namespace>/<id>.
+    let cg = Path::new("/sys/fs/cgroup/pids/default").join(id);
+    assert!(!cg.exists(), "cgroup left behind: {}", cg.display());
     let state = c.runc_root.join("default");
-    let left = std::fs::read_dir(&state).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(left, 0, "state left behind in {}", state.display());
+    let left: Vec<_> = std::fs::read_dir(&state)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "state left behind in {}: {left:?}",
+        state.display()
+    );
+    let ls = ok(&c.ctr(&["container", "ls", "-q"]));
+    assert!(!ls.lines().any(|l| l == id), "container {id} left: {ls}");
 }

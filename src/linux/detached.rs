@@ -13,7 +13,7 @@
 
 use super::init::{self, Detached, InitArgs};
 use super::placeholders::{Owner, Placeholders};
-use super::supervisor::{clone_error, join_by_path, seccomp_programs, status_code, Pty, NS_FLAGS};
+use super::supervisor::{clone_error, join_by_path, seccomp_programs, status_code, NS_FLAGS};
 use super::sync::{self, Channel, Msg};
 use super::{idmap, sys};
 use crate::error::{Context, Error, Result};
@@ -66,11 +66,6 @@ pub struct Created {
 pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     let programs = seccomp_programs(plan)?;
     let (sup_chan, init_chan) = sync::pair().step(|| "creating the sync socketpair".into())?;
-    let pty = if plan.process.terminal {
-        Some(Pty::open()?)
-    } else {
-        None
-    };
     // SAFETY: `create` has started no threads.
     let flags = if opts.cgroup.is_some() {
         NS_FLAGS & !(libc::CLONE_NEWCGROUP as u64)
@@ -86,7 +81,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
                 plan,
                 chan: init_chan,
                 seccomp: &programs,
-                pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
+                pty_slave: None,
                 may_setgroups: !plan.id_maps.deny_setgroups,
                 detached: Some(Detached {
                     start_fifo: opts.start_fifo.as_raw_fd(),
@@ -95,6 +90,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
                     unshare_cgroup: opts.cgroup.is_some()
                         && !plan.join_namespaces.iter().any(|(k, _)| k == "cgroup"),
                     start_status: opts.start_status.as_ref().map(|f| f.as_raw_fd()),
+                    console: plan.process.terminal,
                 }),
                 handshake: false,
                 hooks: opts.hooks,
@@ -105,19 +101,11 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
     drop(init_chan);
     drop(opts.start_fifo);
     drop(opts.start_status);
-    let console = match pty {
-        Some(p) => {
-            let name = std::fs::read_link(format!("/proc/self/fd/{}", p.slave.as_raw_fd()))
-                .step(|| "naming the pty slave".into())?;
-            Some((p.master, name))
-        }
-        None => None,
-    };
     let mut created = Created {
         pid,
         pidfd,
         chan: Some(sup_chan),
-        console,
+        console: None,
         done: false,
         listeners: Vec::new(),
         placeholders: None,
@@ -146,6 +134,7 @@ pub fn create(plan: &Plan, opts: CreateOptions<'_>) -> Result<Created> {
         match chan.recv().step(|| "waiting for the sandbox init".into())? {
             Msg::Ready => return Ok(created),
             Msg::Listeners(fds) => created.listeners = fds,
+            Msg::Console(master, slave) => created.console = Some((master, slave.into())),
             Msg::Fail { code, message } => {
                 created.reap();
                 return Err(Error::Reported { code, message });

@@ -107,6 +107,11 @@ pub struct Detached {
     /// written right before that `execve` means the hooks passed, a message that one
     /// failed, and nothing at all that the init died first.
     pub start_status: Option<RawFd>,
+    /// `process.terminal`: the init opens the pty itself once the new root is in place,
+    /// from the container's own `/dev/ptmx` (its `newinstance` devpts), and sends the
+    /// master to the supervisor. A pty from the host's devpts would not be found under
+    /// the container's `/dev/pts`, so `ttyname` (`tty`) failed inside.
+    pub console: bool,
 }
 
 /// Entry point of the init; never returns.
@@ -217,6 +222,9 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report, i32)> {
         plan,
         create_hooks.as_ref().map(|f| f as &dyn Fn() -> Result<()>),
     )?;
+    if a.detached.is_some_and(|d| d.console) {
+        open_console(&a.chan)?;
+    }
 
     // 3. Network: loopback, then the proxy listeners, created here so that they live in
     //    the sandbox's netns; their fds go to the supervisor's proxy over the channel.
@@ -278,10 +286,7 @@ fn setup(a: &InitArgs) -> Result<(ExecTarget, Report, i32)> {
     //    pty as its controlling terminal here (a foreground run's reaper leaves that to
     //    the forked command).
     nix::unistd::setsid().step(|| "setsid".into())?;
-    if a.pty_slave.is_some()
-        && a.detached.is_some()
-        && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0
-    {
+    if a.detached.is_some_and(|d| d.console) && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
         return Err(Error::setup(
             "making the pty the controlling terminal",
             std::io::Error::last_os_error(),
@@ -429,4 +434,23 @@ pub(super) fn close_fds_except(keep: &[RawFd]) -> Result<()> {
         first = k + 1;
     }
     super::sys::close_range(first, u32::MAX).step(|| "closing inherited fds".into())
+}
+
+/// Opens a pty from the new root's `/dev/ptmx`, makes the slave our stdio and sends the
+/// master, with the slave's path as seen in here, to the supervisor.
+fn open_console(chan: &Channel) -> Result<()> {
+    let pty = super::supervisor::Pty::open()?;
+    // The slave's number in this devpts (no /proc needed, which a root may lack).
+    let mut n: libc::c_uint = 0;
+    if unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCGPTN, &mut n) } != 0 {
+        return Err(Error::setup(
+            "naming the pty slave (TIOCGPTN)",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    for fd in 0..3 {
+        super::sys::dup2(pty.slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
+    }
+    chan.send(&Msg::Console(pty.master, format!("/dev/pts/{n}")))
+        .step(|| "handing the pty master to the supervisor".into())
 }

@@ -6,6 +6,8 @@
 //! - `R` init → supervisor: setup done, the command is about to run.
 //! - `F` init → supervisor: setup failed; byte 1 is the exit status, the rest the message.
 //! - `L` init → supervisor: proxy listener fds created inside the sandbox's netns.
+//! - `C` init → supervisor: the pty master opened in the container's own devpts; the
+//!   rest is the slave's path as the container sees it.
 //! - `P` init → supervisor: setup done (foreground run); the rest is the enforcement
 //!   report as JSON. The init then waits for `G` before it starts the command, so a
 //!   report that misses the caller's floor stops the run before anything runs.
@@ -30,6 +32,8 @@ pub enum Msg {
         message: String,
     },
     Listeners(Vec<OwnedFd>),
+    /// The pty master and the slave's path inside the container (`process.terminal`).
+    Console(OwnedFd, String),
     /// The enforcement report, as JSON.
     Report(Vec<u8>),
     /// The peer closed the channel (exited or died).
@@ -66,6 +70,11 @@ impl Channel {
             Msg::Listeners(l) => {
                 buf.push(b'L');
                 fds.extend(l.iter().map(|f| f.as_raw_fd()));
+            }
+            Msg::Console(master, slave) => {
+                buf.push(b'C');
+                buf.extend_from_slice(slave.as_bytes());
+                fds.push(master.as_raw_fd());
             }
             Msg::Closed => return Ok(()),
         }
@@ -121,6 +130,17 @@ impl Channel {
                 message: String::from_utf8_lossy(&buf[2.min(n)..n]).into_owned(),
             },
             b'L' => Msg::Listeners(fds),
+            b'C' => match fds.into_iter().next() {
+                Some(master) => {
+                    Msg::Console(master, String::from_utf8_lossy(&buf[1..n]).into_owned())
+                }
+                None => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "console message without the pty master",
+                    ))
+                }
+            },
             b'P' => Msg::Report(buf[1..n].to_vec()),
             other => {
                 return Err(std::io::Error::new(
