@@ -2,7 +2,7 @@
 //! private containerd (root, state and socket under the test's scratch directory),
 //! the busybox image imported as an OCI archive, `run --rm` output and exit status, `run -t`
 //! under a real terminal (the shim's console socket; `tty` must name the container's pty),
-//! and a detached task with exec, ps, pause/resume, kill and delete. As root.
+//! and a detached task with exec (also `-t`), ps, pause/resume, kill and delete. As root.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -82,17 +82,28 @@ impl Containerd {
         self.ctr(&args)
     }
 
-    /// `ctr run -t --rm` under a real pseudo-terminal: ctr insists that its stdin is a
+    /// `ctr ARGS` under a real pseudo-terminal: ctr insists that its stdin is a
     /// terminal for `-t`, so util-linux `script` gives it one (`-e` hands back the
     /// child's exit status, `-q` keeps script's own banner out). Returns what the
     /// terminal showed and the exit status.
-    fn run_tty(&self, id: &str, cmd: &str) -> Output {
+    fn ctr_tty(&self, args: &[&str]) -> Output {
         let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let mut line = format!("ctr --address {}", q(self.sock.to_str().unwrap()));
+        for a in args {
+            line.push(' ');
+            line.push_str(&q(a));
+        }
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `ctr run -t --rm ... sh -c CMD` under a real pseudo-terminal.
+    fn run_tty(&self, id: &str, cmd: &str) -> Output {
         let bin = srt_runc();
-        let line = [
-            "ctr",
-            "--address",
-            self.sock.to_str().unwrap(),
+        self.ctr_tty(&[
             "run",
             "-t",
             "--rm",
@@ -105,16 +116,7 @@ impl Containerd {
             "sh",
             "-c",
             cmd,
-        ]
-        .iter()
-        .map(|a| q(a))
-        .collect::<Vec<_>>()
-        .join(" ");
-        Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        ])
     }
 }
 
@@ -181,6 +183,22 @@ fn ctr_run_detached_exec_ps_pause_kill_delete() {
     ]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert_eq!(stdout(&o), "in-exec\n");
+    // exec -t: the exec's own pty, also from the container's devpts.
+    let o = c.ctr_tty(&[
+        "task",
+        "exec",
+        "-t",
+        "--exec-id",
+        "e2",
+        "k3",
+        "sh",
+        "-c",
+        "test -t 0 && test -t 1 && echo tty-yes; tty; exit 4",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("tty-yes"), "{out:?} {}", stderr(&o));
+    assert!(out.contains("/dev/pts/"), "{out:?} {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4), "{out:?} {}", stderr(&o));
     let ps = ok(&c.ctr(&["task", "ps", "k3"]));
     let pid: i32 = ps
         .lines()

@@ -21,8 +21,13 @@
 //! last (it may join namespaces owned by the host's user namespace, like a netns given
 //! by path, only while it still holds its host capabilities); an unprivileged caller
 //! joins the user namespace first, which gives it the capabilities the others need.
+//!
+//! Terminal: the joiner opens the pty once it is in the container's mount namespace, so
+//! the slave lives in the container's own devpts (`tty` inside names it), and sends the
+//! master back over a socketpair before it forks the process.
 
 use super::supervisor::{relay, seccomp_programs, status_code, Pty};
+use super::sync::{Channel, Msg};
 use super::{caps, landlock, process, sys};
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
@@ -103,8 +108,9 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
     let plan = req.plan;
     let programs = seccomp_programs(plan)?;
     let joined = open_namespaces(req.init_pid)?;
-    let pty = if plan.process.terminal {
-        Some(Pty::open()?)
+    // The joiner → us channel for the pty master (`process.terminal`).
+    let console_chan = if plan.process.terminal {
+        Some(super::sync::pair().step(|| "creating the console socketpair".into())?)
     } else {
         None
     };
@@ -124,9 +130,11 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
         ForkResult::Child => {
             drop(pid_r);
             drop(err_r);
+            let console = console_chan.map(|(_, joiner_end)| joiner_end);
             // The signal mask stays as it is (see the module doc); the joiner ends in
             // `_exit`, so `forwarding` is never dropped here.
-            let code = match join_and_fork(&req, &joined, root, &programs, pty.as_ref(), &err_w) {
+            let code = match join_and_fork(&req, &joined, root, &programs, console.as_ref(), &err_w)
+            {
                 Ok(child) => {
                     let _ = nix::unistd::write(&pid_w, &child.as_raw().to_ne_bytes());
                     drop(pid_w);
@@ -149,10 +157,17 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
     drop(pid_w);
     drop(err_w);
     drop(joined);
-    let slave = pty.map(|p| {
-        let name = std::fs::read_link(format!("/proc/self/fd/{}", p.slave.as_raw_fd()));
-        (p.master, name)
-    });
+    // The joiner sends the master or exits (its error then comes through `err_r`).
+    let slave = match console_chan {
+        Some((ours, joiner_end)) => {
+            drop(joiner_end);
+            match ours.recv() {
+                Ok(Msg::Console(master, name)) => Some((master, name)),
+                _ => None,
+            }
+        }
+        None => None,
+    };
     let mut buf = [0u8; 4];
     let got = read_full(pid_r.as_raw_fd(), &mut buf);
     let message = read_all(err_r.as_raw_fd());
@@ -166,11 +181,17 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
         return Err(Error::SetupMsg(message));
     }
     let pid = i32::from_ne_bytes(buf);
+    if plan.process.terminal && slave.is_none() {
+        let _ = waitpid(joiner, None);
+        return Err(Error::SetupMsg(
+            "the exec'd process started without its terminal".into(),
+        ));
+    }
     // The pty master goes to the console socket when there is one; otherwise (a
     // waiting `exec -t`) we keep it and relay it to our own stdin and stdout.
     let master = match (req.console, slave) {
-        (Some(sock), Some((master, Ok(name)))) => {
-            crate::oci::console::send_master(sock, &master, &name)
+        (Some(sock), Some((master, name))) => {
+            crate::oci::console::send_master(sock, &master, std::path::Path::new(&name))
                 .map_err(|e| Error::SetupMsg(e.to_string()))?;
             None
         }
@@ -241,7 +262,7 @@ fn join_and_fork(
     joined: &Joined,
     root: bool,
     programs: &[crate::seccomp::BpfProgram],
-    pty: Option<&Pty>,
+    console: Option<&Channel>,
     err_w: &OwnedFd,
 ) -> Result<Pid> {
     if let Some(cg) = req.cgroup {
@@ -260,10 +281,25 @@ fn join_and_fork(
     for (fd, flag, name) in order {
         setns(fd, *flag, name)?;
     }
+    // In the container's mount namespace now: its /dev/ptmx is its own devpts.
+    let pty = match console {
+        Some(chan) => {
+            let pty = Pty::open()?;
+            let name = pty.slave_name()?;
+            let master = pty
+                .master
+                .try_clone()
+                .step(|| "dup of the pty master".into())?;
+            chan.send(&Msg::Console(master, name))
+                .step(|| "handing the pty master to srt-runc exec".into())?;
+            Some(pty)
+        }
+        None => None,
+    };
     // SAFETY: the joiner is single-threaded.
     match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
-            let Err(e) = confine_and_exec(req, programs, pty, err_w.as_raw_fd());
+            let Err(e) = confine_and_exec(req, programs, pty.as_ref(), err_w.as_raw_fd());
             report(err_w, &e);
             unsafe { libc::_exit(e.exit_code()) }
         }

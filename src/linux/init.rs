@@ -440,17 +440,10 @@ pub(super) fn close_fds_except(keep: &[RawFd]) -> Result<()> {
 /// master, with the slave's path as seen in here, to the supervisor.
 fn open_console(chan: &Channel) -> Result<()> {
     let pty = super::supervisor::Pty::open()?;
-    // The slave's number in this devpts (no /proc needed, which a root may lack).
-    let mut n: libc::c_uint = 0;
-    if unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCGPTN, &mut n) } != 0 {
-        return Err(Error::setup(
-            "naming the pty slave (TIOCGPTN)",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    let name = pty.slave_name()?;
     for fd in 0..3 {
         super::sys::dup2(pty.slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
     }
-    chan.send(&Msg::Console(pty.master, format!("/dev/pts/{n}")))
+    chan.send(&Msg::Console(pty.master, name))
         .step(|| "handing the pty master to the supervisor".into())
 }

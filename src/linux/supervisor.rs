@@ -562,4 +562,17 @@ impl Pty {
             slave: r.slave,
         })
     }
+
+    /// The slave's path in the devpts the pty came from, `/dev/pts/N` (from the master,
+    /// so no `/proc` is needed, which a container root may lack).
+    pub(super) fn slave_name(&self) -> Result<String> {
+        let mut n: libc::c_uint = 0;
+        if unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCGPTN, &mut n) } != 0 {
+            return Err(Error::setup(
+                "naming the pty slave (TIOCGPTN)",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(format!("/dev/pts/{n}"))
+    }
 }
