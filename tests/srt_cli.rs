@@ -520,3 +520,68 @@ fn report_violations_lists_denials_and_honours_ignore() {
     assert!(err.trim_end().ends_with("</sandbox_violations>"), "{err}");
     assert!(!err.contains("ignored.example.com"), "{err}");
 }
+
+/// Protected names that are symlinks, in strong and weaker mode: writing through
+/// `.bashrc -> dotfiles/bashrc` and to its target is refused, so is moving the target's
+/// directory aside, and a dangling `.mcp.json -> cfg/mcp.json` cannot be made to exist.
+/// Weaker mode also keeps a link on the way (`.profile -> sub/link/profile`) from being
+/// re-pointed. The host tree ends as it began, placeholders included.
+#[test]
+fn symlinked_protected_paths_are_kept() {
+    for user in users() {
+        for weaker in [false, true] {
+            let s = Scratch::new(&format!("mandatory-links-{weaker}"), user);
+            let p = |x: &str| s.path.join(x);
+            for d in ["dotfiles", "cfg", "sub"] {
+                std::fs::create_dir_all(p(d)).unwrap();
+                chown(&p(d), user);
+            }
+            for (f, body) in [("dotfiles/bashrc", "B"), ("dotfiles/profile", "P")] {
+                std::fs::write(p(f), body).unwrap();
+                chown(&p(f), user);
+            }
+            for (link, target) in [
+                (".bashrc", "dotfiles/bashrc"),
+                (".mcp.json", "cfg/mcp.json"),
+                (".profile", "sub/link/profile"),
+                ("sub/link", "../dotfiles"),
+            ] {
+                std::os::unix::fs::symlink(target, p(link)).unwrap();
+                std::os::unix::fs::lchown(p(link), Some(user.uid), Some(user.gid)).unwrap();
+            }
+            let before = manifest(&s.path);
+            let mut attempts = vec![
+                ("append-link", "echo x >> .bashrc"),
+                ("append-target", "echo x >> dotfiles/bashrc"),
+                ("dangling", "echo '{}' > .mcp.json"),
+                ("dangling-target", "echo '{}' > cfg/mcp.json"),
+                ("mv-target-dir", "mv dotfiles d2"),
+                ("append-profile", "echo x >> .profile"),
+            ];
+            if weaker {
+                attempts.push(("repoint-link", "ln -sfn ../cfg sub/link"));
+                attempts.push(("replace-link", "rm -f .bashrc && echo evil > .bashrc"));
+            }
+            let mut script = String::from("set +e; ");
+            for (name, cmd) in &attempts {
+                script.push_str(&format!(
+                    "({cmd}) 2>/dev/null && echo 'ESCAPED {name}' || echo 'blocked {name}'; "
+                ));
+            }
+            let mut st = settings(&["."]);
+            if weaker {
+                st["mode"] = json!("weaker");
+            }
+            let out = sandbox(user, &s.path, &st, &script);
+            let text = ok(&out);
+            let label = format!("{} weaker={weaker}", user.label());
+            assert!(!text.contains("ESCAPED"), "{label}: {text}");
+            assert_eq!(
+                text.matches("blocked ").count(),
+                attempts.len(),
+                "{label}: {text}"
+            );
+            assert_eq!(manifest(&s.path), before, "{label}: the tree changed");
+        }
+    }
+}

@@ -349,20 +349,16 @@ fn weaker_landlock(mounts: &[MountStep], mandatory: crate::policy::WeakerDenies)
         .filter(|m| writable.iter().any(|w| m.dest.starts_with(w)))
         .map(|m| m.dest.clone())
         .collect();
-    // Landlock checks a write against the inode it reaches: a protected path that is a
-    // symlink (`.bashrc -> dotfiles/bashrc`), or lies below one, is kept only if where
-    // it leads is kept too. (Strong mode's read-only bind follows the link the same way.)
-    let resolved: Vec<PathBuf> = deny_write
+    // Landlock checks a write against the inode it reaches. The plan already protects
+    // where a symlinked protected path leads; the links on the way (`sub/link` in
+    // `.bashrc -> sub/link/bashrc`) are denied too, which freezes the directories
+    // holding them, so that no link can be re-pointed.
+    let links: Vec<PathBuf> = deny_write
         .iter()
-        .filter_map(|p| {
-            let real = std::fs::canonicalize(p).ok().or_else(|| {
-                let parent = std::fs::canonicalize(p.parent()?).ok()?;
-                Some(parent.join(p.file_name()?))
-            })?;
-            (real != *p && writable.iter().any(|w| real.starts_with(w))).then_some(real)
-        })
+        .flat_map(|p| crate::policy::mandatory::resolve_lenient(p).1)
+        .filter(|l| writable.iter().any(|w| l.starts_with(w)))
         .collect();
-    deny_write.extend(resolved);
+    deny_write.extend(links);
     deny_write.sort();
     deny_write.dedup();
     LandlockPlan {

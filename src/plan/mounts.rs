@@ -265,28 +265,55 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
             // Paths that do not exist yet are protected where the command works: its cwd.
             let cwd = std::fs::canonicalize(&policy.process.cwd)
                 .unwrap_or_else(|_| policy.process.cwd.clone());
+            // A missing protected path gets a placeholder (`dir`: a directory); its missing
+            // parents (`.claude` for `.claude/commands`) get plain placeholder
+            // directories: created for the mount point, writable, removed afterwards if
+            // the command left them empty.
+            let mut add_missing = |m: PathBuf, base: &Path, dir: bool| {
+                let mut parents: Vec<PathBuf> = m
+                    .ancestors()
+                    .skip(1)
+                    .take_while(|a| a.starts_with(base) && *a != base)
+                    .filter(|a| std::fs::symlink_metadata(a).is_err())
+                    .map(Path::to_path_buf)
+                    .collect();
+                parents.reverse();
+                for a in parents {
+                    if !placeholders.iter().any(|(p, _)| *p == a) {
+                        placeholders.push((a, true));
+                    }
+                }
+                if !placeholders.iter().any(|(p, _)| *p == m) {
+                    placeholders.push((m.clone(), dir));
+                }
+                m
+            };
             if roots.iter().any(|r| cwd.starts_with(r)) {
                 for m in missing_protected(&cwd, allow_git_config) {
-                    // Missing parents (`.claude` for `.claude/commands`) get plain
-                    // placeholder directories: created for the mount point, writable,
-                    // removed afterwards if the command left them empty.
-                    let mut parents: Vec<PathBuf> = m
-                        .ancestors()
-                        .skip(1)
-                        .take_while(|a| a.starts_with(&cwd) && *a != cwd.as_path())
-                        .filter(|a| std::fs::symlink_metadata(a).is_err())
-                        .map(Path::to_path_buf)
-                        .collect();
-                    parents.reverse();
-                    for a in parents {
-                        if !placeholders.iter().any(|(p, _)| *p == a) {
-                            placeholders.push((a, true));
-                        }
-                    }
-                    placeholders.push((m.clone(), placeholder_is_dir(&m)));
-                    protected.push(m);
+                    let dir = placeholder_is_dir(&m);
+                    protected.push(add_missing(m, &cwd, dir));
                 }
             }
+            // A protected name that is a symlink (`.bashrc -> dotfiles/bashrc`): the
+            // read-only bind follows it, but what it leads to must also be pinned like a
+            // protected path, and get a placeholder if it does not exist (a dangling
+            // `.mcp.json -> cfg/mcp.json` would otherwise let the command create it).
+            let mut targets = Vec::new();
+            for p in &protected {
+                let (real, links) = crate::policy::mandatory::resolve_lenient(p);
+                if links.is_empty() || real == *p {
+                    continue;
+                }
+                let Some(root) = roots.iter().find(|r| real.starts_with(r)) else {
+                    continue;
+                };
+                if std::fs::symlink_metadata(&real).is_ok() {
+                    targets.push(real);
+                } else {
+                    targets.push(add_missing(real, root, placeholder_is_dir(p)));
+                }
+            }
+            protected.extend(targets);
             protected.sort();
             protected.dedup();
             // Pin every directory between a protected path and its writable root as a

@@ -360,6 +360,52 @@ fn is_dir(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
 }
 
+/// Follows the symlinks in `path` as the kernel would when opening it, but lets any
+/// component be missing (like `realpath -m`): returns where it leads and every symlink
+/// passed on the way (the path itself first, if it is one). A protected name that is a
+/// symlink protects nothing by itself; what it leads to must be kept too, and so must
+/// the links, which could otherwise be re-pointed.
+pub fn resolve_lenient(path: &Path) -> (PathBuf, Vec<PathBuf>) {
+    use std::path::Component;
+    let mut links = Vec::new();
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    while let Some(name) = todo.pop_front() {
+        if name == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&name);
+        match std::fs::read_link(&next) {
+            // The kernel's own limit on links followed in one lookup.
+            Ok(target) if hops < 40 => {
+                hops += 1;
+                links.push(next);
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(n) => todo.push_front(n.to_os_string()),
+                        Component::ParentDir => todo.push_front("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            _ => cur = next,
+        }
+    }
+    (cur, links)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
