@@ -22,7 +22,7 @@
 //! by path, only while it still holds its host capabilities); an unprivileged caller
 //! joins the user namespace first, which gives it the capabilities the others need.
 
-use super::supervisor::{relay, seccomp_programs, status_code, Pty};
+use super::supervisor::{drain, relay, seccomp_programs, status_code, Pty};
 use super::{caps, landlock, process, sys};
 use crate::error::{Context, Error, Result};
 use crate::plan::Plan;
@@ -124,10 +124,17 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
         ForkResult::Child => {
             drop(pid_r);
             drop(err_r);
+            // The joiner never uses the pty master: a copy kept here would leave the
+            // terminal open when `srt-runc exec` is killed, so the process got no hangup.
+            let slave = pty.map(|p| p.slave);
             // The signal mask stays as it is (see the module doc); the joiner ends in
             // `_exit`, so `forwarding` is never dropped here.
-            let code = match join_and_fork(&req, &joined, root, &programs, pty.as_ref(), &err_w) {
+            let code = match join_and_fork(&req, &joined, root, &programs, slave.as_ref(), &err_w) {
                 Ok(child) => {
+                    // The process has its own copy of the slave now; ours would keep
+                    // the terminal from hanging up when the process (and its children)
+                    // close it, so the master would not see EIO after the last output.
+                    drop(slave);
                     let _ = nix::unistd::write(&pid_w, &child.as_raw().to_ne_bytes());
                     drop(pid_w);
                     drop(err_w);
@@ -183,8 +190,14 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
     };
     let code = match process_pidfd(pid, joiner) {
         Some(pidfd) => relay(joiner, &pidfd, &forwarding.sigfd, master.as_ref())?,
-        // Already gone (and collected by the joiner): nothing to signal.
-        None => status_code(waitpid(joiner, None).ok()),
+        // Already gone (and collected by the joiner): nothing to signal, but what it
+        // wrote may still be buffered on the terminal.
+        None => {
+            if let Some(m) = &master {
+                drain(m);
+            }
+            status_code(waitpid(joiner, None).ok())
+        }
     };
     drop(forwarding);
     Ok(ExecOutcome::Exited(code))
@@ -241,7 +254,7 @@ fn join_and_fork(
     joined: &Joined,
     root: bool,
     programs: &[crate::seccomp::BpfProgram],
-    pty: Option<&Pty>,
+    slave: Option<&OwnedFd>,
     err_w: &OwnedFd,
 ) -> Result<Pid> {
     if let Some(cg) = req.cgroup {
@@ -263,7 +276,7 @@ fn join_and_fork(
     // SAFETY: the joiner is single-threaded.
     match unsafe { fork() }.step(|| "fork".into())? {
         ForkResult::Child => {
-            let Err(e) = confine_and_exec(req, programs, pty, err_w.as_raw_fd());
+            let Err(e) = confine_and_exec(req, programs, slave, err_w.as_raw_fd());
             report(err_w, &e);
             unsafe { libc::_exit(e.exit_code()) }
         }
@@ -275,15 +288,15 @@ fn join_and_fork(
 fn confine_and_exec(
     req: &ExecRequest,
     programs: &[crate::seccomp::BpfProgram],
-    pty: Option<&Pty>,
+    slave: Option<&OwnedFd>,
     err_fd: RawFd,
 ) -> Result<std::convert::Infallible> {
     let p = &req.plan.process;
     std::env::set_current_dir("/").step(|| "chdir /".into())?;
     nix::unistd::setsid().step(|| "setsid".into())?;
-    if let Some(pty) = pty {
+    if let Some(slave) = slave {
         for fd in 0..3 {
-            sys::dup2(pty.slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
+            sys::dup2(slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
         }
         if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
             return Err(Error::setup(
