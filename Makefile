@@ -22,8 +22,9 @@ RELEASE_CARGO = RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO)
 RELEASE_BIN  := target/$(HOST_TRIPLE)/release/srt-runc
 DEBUG_BIN    := target/debug/srt-runc
 TEST_USER    := srt-runc-test
-# Subordinate ids (start:count) for the test user's rootless podman containers.
-SUBID_RANGE  := 200000:65536
+# How many subordinate ids the test user's rootless podman containers get; the start is
+# chosen by `make deps` above every range already in /etc/subuid and /etc/subgid.
+SUBID_COUNT  := 65536
 DEB_PKGS     := bubblewrap busybox-static runc podman conmon containerd uidmap hyperfine curl git iproute2 python3 procps util-linux wget openssl openssh-client openssh-server iputils-ping socat ripgrep
 SRT_ANCHOR   := /opt/srt-anchor
 SRT_VERSION  := 0.0.83
@@ -50,14 +51,23 @@ deps:
 	  useradd --system --no-create-home --shell /usr/sbin/nologin $(TEST_USER); \
 	fi
 	@# Rootless podman (tests/podman.rs) maps the test user's containers onto a range of
-	@# subordinate ids; an existing entry for the user is left as it is.
+	@# subordinate ids. An existing entry for the user is left as it is; otherwise the
+	@# first free range above every entry in both files (and at least 100000) is taken,
+	@# so it cannot overlap another user's range, and usermod adds it under the files'
+	@# locks without touching other lines (a missing trailing newline included).
 	@if [ "$$(id -u)" = 0 ]; then \
-	  for f in /etc/subuid /etc/subgid; do \
-	    if ! grep -qE "^($(TEST_USER)|$$(id -u $(TEST_USER))):" $$f 2>/dev/null; then \
-	      echo "make: adding $(TEST_USER):$(SUBID_RANGE) to $$f"; \
-	      echo "$(TEST_USER):$(SUBID_RANGE)" >> $$f; \
-	    fi; \
-	  done; \
+	  start=$$(cat /etc/subuid /etc/subgid 2>/dev/null | \
+	    awk -F: 'BEGIN { m = 100000 } NF >= 3 && $$2 + $$3 > m { m = $$2 + $$3 } END { printf "%d\n", m }'); \
+	  range=$$start-$$((start + $(SUBID_COUNT) - 1)); add=""; \
+	  grep -qE "^($(TEST_USER)|$$(id -u $(TEST_USER))):" /etc/subuid 2>/dev/null || add="--add-subuids $$range"; \
+	  grep -qE "^($(TEST_USER)|$$(id -g $(TEST_USER))):" /etc/subgid 2>/dev/null || add="$$add --add-subgids $$range"; \
+	  if [ -n "$$add" ]; then \
+	    echo "make: usermod $$add $(TEST_USER)"; \
+	    usermod $$add $(TEST_USER); \
+	  fi; \
+	else \
+	  grep -qE "^$(TEST_USER):" /etc/subuid 2>/dev/null || \
+	    echo "make: $(TEST_USER) has no /etc/subuid entry: rootless podman tests need one (run make deps as root)"; \
 	fi
 	@# The real srt, for tests/srt_side_by_side.rs (it needs bwrap, socat and ripgrep).
 	@if [ ! -x $(SRT_ANCHOR)/node_modules/.bin/srt ]; then \

@@ -235,6 +235,145 @@ fn exec_process_file_with_a_console_socket() {
     }
 }
 
+/// Runs `c` (stdout piped, stdin as the caller set it) with a deadline, so that a hang
+/// fails the test; returns its status, stdout and the CPU time (user + system) it used.
+// The child is reaped by wait4 (below), which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn exec_within(mut c: std::process::Command, what: &str) -> (i32, String, f64) {
+    use std::process::Stdio;
+    // stderr is left to the test's own: nothing reads it here.
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = so.read_to_end(&mut v);
+        String::from_utf8_lossy(&v).into_owned()
+    });
+    let pid = child.id() as libc::pid_t;
+    let start = std::time::Instant::now();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // wait4, not `Child::wait`: it also gives this child's own resource usage.
+    while unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) } == 0 {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after 20s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    (code, reader.join().unwrap(), cpu)
+}
+
+#[test]
+fn exec_tty_without_a_console_socket_relays_eof_output_and_closed_stdin() {
+    use std::os::unix::process::CommandExt;
+    for user in users() {
+        let s = Scratch::new("exec-tty-relay", user);
+        let (rt, _) = running(&s, user, "e7");
+        // A piped stdin's end reaches the process as the terminal's EOF character: `cat`
+        // on the terminal ends instead of waiting forever.
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let (r, w) = unsafe {
+            use std::os::fd::FromRawFd;
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        };
+        std::io::Write::write_all(&mut &w, b"hi\n").unwrap();
+        drop(w);
+        let mut c = rt.cmd(&["exec", "-t", "e7", "cat"]);
+        c.stdin(r);
+        let (code, out, _) = exec_within(c, "printf 'hi\\n' | exec -t cat");
+        assert_eq!(code, 0, "{}: {out:?}", user.label());
+        // The terminal echoes the line, then cat prints it.
+        assert_eq!(out.matches("hi").count(), 2, "{}: {out:?}", user.label());
+        // A short-lived process's output is never lost, however fast it exits.
+        for i in 0..20 {
+            let (code, out, _) = exec_within(
+                rt.cmd(&["exec", "-t", "e7", "echo", "quick"]),
+                "exec -t echo",
+            );
+            assert_eq!(
+                (code, out.as_str()),
+                (0, "quick\r\n"),
+                "{}: run {i}",
+                user.label()
+            );
+        }
+        // A closed stdin is given up, not polled in a loop: a second-long process
+        // costs the waiting `srt-runc exec` next to no CPU time.
+        let mut c = rt.cmd(&["exec", "-t", "e7", "sh", "-c", "sleep 1; echo done"]);
+        unsafe {
+            c.pre_exec(|| {
+                libc::close(0);
+                Ok(())
+            });
+        }
+        let (code, out, cpu) = exec_within(c, "exec -t with stdin closed");
+        assert_eq!(code, 0, "{}: {out:?}", user.label());
+        assert!(out.contains("done"), "{}: {out:?}", user.label());
+        assert!(
+            cpu < 0.5,
+            "{}: {cpu}s of CPU time for a 1s exec",
+            user.label()
+        );
+        // A killed `srt-runc exec` closes the only pty master left (the joiner keeps
+        // none), so the process, the terminal's session leader, gets a hangup and ends.
+        let mut c = rt.cmd(&["exec", "-t", "e7", "sleep", "60"]);
+        let mut exec = c.stdout(std::process::Stdio::null()).spawn().unwrap();
+        let process = grandchild(exec.id() as i64);
+        exec.kill().unwrap();
+        exec.wait().unwrap();
+        wait_gone(process);
+        ok(&rt.run(&["delete", "--force", "e7"]));
+    }
+}
+
+/// The child of `pid`'s child (a waiting exec's process, below its joiner), waited for
+/// until it runs `sleep`.
+fn grandchild(pid: i64) -> i64 {
+    let children = |of: i64| -> Vec<i64> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i64>().ok())
+            .filter(|p| {
+                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+                rest.split_whitespace().nth(1) == Some(&of.to_string())
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // Once it runs `sleep`: the joiner has finished its part by then.
+        let sleeping = |p: &i64| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\0"))
+        };
+        if let Some(p) = children(pid).into_iter().flat_map(children).find(sleeping) {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no process under {pid}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn exec_into_a_paused_container_is_refused() {
     let user = root_user();

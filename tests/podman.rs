@@ -182,6 +182,7 @@ fn podman_sandbox_policy_from_an_annotation() {
 /// cleanup), their root is in the storage there (container processes), or they are in
 /// podman's user namespace `userns` (its pause process, conmon).
 fn user_processes_of(user: User, dir: &Path, ids: &[&str], userns: &Path) -> Vec<String> {
+    let (sub_start, sub_count) = subuid_range(user);
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
@@ -201,7 +202,7 @@ fn user_processes_of(user: User, dir: &Path, ids: &[&str], userns: &Path) -> Vec
             .and_then(|l| l.split_whitespace().next())
             .and_then(|u| u.parse().ok())
             .unwrap_or(0);
-        if uid != user.uid && !(200000..200000 + 65536).contains(&uid) {
+        if uid != user.uid && !(sub_start..sub_start + sub_count).contains(&uid) {
             continue;
         }
         let cmd =
@@ -218,6 +219,23 @@ fn user_processes_of(user: User, dir: &Path, ids: &[&str], userns: &Path) -> Vec
         }
     }
     found
+}
+
+/// The first subordinate uid range (start, count) of `user` in /etc/subuid, by name or
+/// uid. Read rather than assumed: `make deps` picks the first free range on the machine,
+/// and an entry that already existed is kept as it is.
+fn subuid_range(user: User) -> (u32, u32) {
+    let text = std::fs::read_to_string("/etc/subuid").expect("read /etc/subuid");
+    let uid = user.uid.to_string();
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let (who, start, count) = (f.next()?, f.next()?, f.next()?);
+            (who == TEST_USER || who == uid)
+                .then(|| Some((start.parse().ok()?, count.parse().ok()?)))?
+        })
+        .next()
+        .unwrap_or_else(|| panic!("{TEST_USER} has no /etc/subuid entry: run `make deps` as root"))
 }
 
 #[test]
@@ -238,9 +256,10 @@ fn rootless_podman_run_exec_stop_rm() {
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .collect();
+    let count = subuid_range(user).1.to_string();
     assert_eq!(
         map,
-        [["0", "0", "1"], ["1", "1", "65536"]],
+        [["0", "0", "1"], ["1", "1", count.as_str()]],
         "{}",
         stdout(&o)
     );

@@ -26,7 +26,7 @@
 //! the slave lives in the container's own devpts (`tty` inside names it), and sends the
 //! master back over a socketpair before it forks the process.
 
-use super::supervisor::{relay, seccomp_programs, status_code, Pty};
+use super::supervisor::{drain, relay, seccomp_programs, status_code, Pty};
 use super::sync::{Channel, Msg};
 use super::{caps, landlock, process, sys};
 use crate::error::{Context, Error, Result};
@@ -204,8 +204,14 @@ pub fn exec(req: ExecRequest) -> Result<ExecOutcome> {
     };
     let code = match process_pidfd(pid, joiner) {
         Some(pidfd) => relay(joiner, &pidfd, &forwarding.sigfd, master.as_ref())?,
-        // Already gone (and collected by the joiner): nothing to signal.
-        None => status_code(waitpid(joiner, None).ok()),
+        // Already gone (and collected by the joiner): nothing to signal, but what it
+        // wrote may still be buffered on the terminal.
+        None => {
+            if let Some(m) = &master {
+                drain(m);
+            }
+            status_code(waitpid(joiner, None).ok())
+        }
     };
     drop(forwarding);
     Ok(ExecOutcome::Exited(code))
@@ -292,7 +298,9 @@ fn join_and_fork(
                 .step(|| "dup of the pty master".into())?;
             chan.send(&Msg::Console(master, name))
                 .step(|| "handing the pty master to srt-runc exec".into())?;
-            Some(pty)
+            // Only the slave stays here (until the fork below returns): a master copy
+            // kept by the joiner would hold the terminal open if `srt-runc exec` died.
+            Some(pty.slave)
         }
         None => None,
     };
@@ -311,15 +319,15 @@ fn join_and_fork(
 fn confine_and_exec(
     req: &ExecRequest,
     programs: &[crate::seccomp::BpfProgram],
-    pty: Option<&Pty>,
+    slave: Option<&OwnedFd>,
     err_fd: RawFd,
 ) -> Result<std::convert::Infallible> {
     let p = &req.plan.process;
     std::env::set_current_dir("/").step(|| "chdir /".into())?;
     nix::unistd::setsid().step(|| "setsid".into())?;
-    if let Some(pty) = pty {
+    if let Some(slave) = slave {
         for fd in 0..3 {
-            sys::dup2(pty.slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
+            sys::dup2(slave.as_raw_fd(), fd).step(|| "attaching the terminal".into())?;
         }
         if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
             return Err(Error::setup(

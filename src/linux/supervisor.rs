@@ -436,6 +436,11 @@ pub(super) fn relay(
         copy_winsize(0, m.as_raw_fd());
     }
     let mut stdin_open = pty.is_some();
+    // Cleared when a master read fails for good (EIO: every slave fd is closed while the
+    // process lives, e.g. it closed its terminal); polling it further would spin on POLLHUP.
+    let mut master_open = pty.is_some();
+    // Whether the last byte forwarded from stdin ended a line (see `send_eof`).
+    let mut at_line_start = true;
     let mut buf = vec![0u8; 16384];
     let code = loop {
         let mut fds = vec![
@@ -450,20 +455,18 @@ pub(super) fn relay(
                 revents: 0,
             },
         ];
-        if let Some(m) = pty {
-            fds.push(libc::pollfd {
-                fd: m.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            if stdin_open {
+        let mut poll_fd = |on: bool, fd: RawFd| {
+            on.then(|| {
                 fds.push(libc::pollfd {
-                    fd: 0,
+                    fd,
                     events: libc::POLLIN,
                     revents: 0,
                 });
-            }
-        }
+                fds.len() - 1
+            })
+        };
+        let master_at = pty.and_then(|m| poll_fd(master_open, m.as_raw_fd()));
+        let stdin_at = poll_fd(stdin_open, 0);
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if n < 0 {
             continue;
@@ -483,34 +486,48 @@ pub(super) fn relay(
                 let _ = sys::pidfd_send_signal(pidfd, sig);
             }
         }
-        if let Some(m) = pty {
-            if fds[2].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+        if let (Some(m), Some(i)) = (pty, master_at) {
+            if fds[i].revents & libc::POLLNVAL != 0 {
+                master_open = false;
+            } else if fds[i].revents != 0 {
                 match sys::read(m.as_raw_fd(), &mut buf) {
                     Ok(n) if n > 0 => sys::write_all(1, &buf[..n]),
-                    _ => {}
+                    Err(e) if transient(&e) => {}
+                    _ => master_open = false,
                 }
             }
-            if stdin_open && fds.len() > 3 && fds[3].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+        }
+        if let (Some(m), Some(i)) = (pty, stdin_at) {
+            let revents = fds[i].revents;
+            if revents & (libc::POLLIN | libc::POLLHUP) != 0 {
                 match sys::read(0, &mut buf) {
-                    Ok(n) if n > 0 => sys::write_all(m.as_raw_fd(), &buf[..n]),
-                    _ => stdin_open = false,
+                    Ok(n) if n > 0 => {
+                        sys::write_all(m.as_raw_fd(), &buf[..n]);
+                        at_line_start = buf[n - 1] == b'\n';
+                    }
+                    Ok(_) => {
+                        stdin_open = false;
+                        // A piped stdin's end: the process reads the terminal, which
+                        // has no end of its own, so type the terminal's EOF character.
+                        if !stdin_tty {
+                            send_eof(m, at_line_start);
+                        }
+                    }
+                    // EINTR/EAGAIN leave stdin open, unless it also hung up with
+                    // nothing to read (then it would be polled ready forever).
+                    Err(e) if transient(&e) && revents & libc::POLLIN != 0 => {}
+                    Err(_) => stdin_open = false,
                 }
+            } else if revents & (libc::POLLNVAL | libc::POLLERR) != 0 {
+                // Closed or broken stdin (e.g. `<&-`): stop polling it rather than spin.
+                stdin_open = false;
             }
         }
         if fds[0].revents & libc::POLLIN != 0 {
             let status = waitpid(child, None).ok();
             if let Some(m) = pty {
                 // Drain what the command wrote before it exited.
-                let _ = nix::fcntl::fcntl(
-                    m,
-                    nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-                );
-                while let Ok(n) = sys::read(m.as_raw_fd(), &mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    sys::write_all(1, &buf[..n]);
-                }
+                drain(m);
             }
             break status_code(status);
         }
@@ -523,6 +540,46 @@ pub(super) fn relay(
         );
     }
     Ok(code)
+}
+
+/// An interrupted or would-block read: worth retrying later, not an end.
+fn transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+    )
+}
+
+/// Writes the pty's EOF character (VEOF of its termios, normally ^D) to the master, so
+/// that a process reading the terminal in canonical mode sees end-of-file. A pending
+/// partial line takes one EOF character to be delivered, then a second one for the end.
+fn send_eof(master: &OwnedFd, at_line_start: bool) {
+    let eof = nix::sys::termios::tcgetattr(master)
+        .ok()
+        .map(|t| t.control_chars[nix::sys::termios::SpecialCharacterIndices::VEOF as usize])
+        .filter(|&c| c != 0)
+        .unwrap_or(0x04);
+    let times = if at_line_start { 1 } else { 2 };
+    for _ in 0..times {
+        sys::write_all(master.as_raw_fd(), &[eof]);
+    }
+}
+
+/// Copies what is buffered on the pty master to stdout without blocking: until EIO (no
+/// slave left and nothing buffered) or EAGAIN (a slave is still open elsewhere).
+pub(super) fn drain(master: &OwnedFd) {
+    let _ = nix::fcntl::fcntl(
+        master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+    let mut buf = vec![0u8; 16384];
+    loop {
+        match sys::read(master.as_raw_fd(), &mut buf) {
+            Ok(n) if n > 0 => sys::write_all(1, &buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            _ => break,
+        }
+    }
 }
 
 fn raw_mode(fd: RawFd) -> Option<nix::sys::termios::Termios> {
