@@ -257,9 +257,10 @@ fn process_pidfd(pid: i32, joiner: Pid) -> Option<OwnedFd> {
 
 /// Field 4 (ppid) of `/proc/PID/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    crate::oci::state::proc_stat_fields(pid)?
+        .get(1)?
+        .parse()
+        .ok()
 }
 
 /// In the joiner: cgroup, namespaces, then fork the process (born in the pid ns).

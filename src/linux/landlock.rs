@@ -277,7 +277,10 @@ pub fn report_weaker(r: &mut Report, o: &WeakerOutcome, port: Option<u16>) {
         o.abi
     );
     if !o.frozen.is_empty() {
-        detail.push_str(&format!("; frozen (no new entries): {}", paths(&o.frozen)));
+        detail.push_str(&format!(
+            "; frozen (no new entries): {}",
+            crate::plan::join_paths(&o.frozen)
+        ));
     }
     r.set(Layer::Landlock, fs_status(&o.filesystem, o.abi), detail);
     let net = if o.network {
@@ -299,14 +302,6 @@ pub fn report_weaker(r: &mut Report, o: &WeakerOutcome, port: Option<u16>) {
         scopes_status(o.abi),
         "abstract unix sockets, signals",
     );
-}
-
-/// `a, b, c` for messages.
-pub fn paths(ps: &[std::path::PathBuf]) -> String {
-    ps.iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The kernel's Landlock ABI version (0 when unavailable).

@@ -293,7 +293,7 @@ fn child_setup(
     if !outcome.frozen.is_empty() && !opts.quiet {
         eprintln!(
             "srt-runc: weaker mode: no new files directly in {} (a protected path lies beneath each — denyWrite, or srt's mandatory denies such as .bashrc and .git/hooks — and Landlock can keep it only this way; sandbox.weakerMandatoryDenies = \"unenforced\" lifts this for the mandatory denies and leaves them writable)",
-            landlock::paths(&outcome.frozen)
+            crate::plan::join_paths(&outcome.frozen)
         );
     }
     if !outcome.network && !opts.quiet {

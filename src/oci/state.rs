@@ -257,13 +257,18 @@ impl State {
 /// (state letter, start time) from `/proc/PID/stat`. The command name (field 2) may
 /// contain spaces and parentheses, so fields are counted after the *last* `)`.
 pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+    let fields = proc_stat_fields(pid)?;
     let state = fields.first()?.chars().next()?;
     let start = fields.get(19)?.parse().ok()?;
     Some((state, start))
+}
+
+/// The fields of `/proc/PID/stat` from field 3 (state) on: `[0]` is field 3, so field
+/// N is `[N - 3]` (ppid `[1]`, starttime `[19]`).
+pub fn proc_stat_fields(pid: i32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(String::from).collect())
 }
 
 /// Writes `path` atomically: `.NAME.tmp-PID` in the same directory, fsync, rename.

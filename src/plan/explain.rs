@@ -104,13 +104,13 @@ pub fn render_text(plan: &Plan) -> String {
     let _ = writeln!(
         s,
         "landlock:    writes only beneath: {}",
-        join(&plan.landlock.writable)
+        join_paths(&plan.landlock.writable)
     );
     if !plan.landlock.deny_write.is_empty() {
         let _ = writeln!(
             s,
             "             except (write granted on the complement; the directories on the way are frozen): {}",
-            join(&plan.landlock.deny_write)
+            join_paths(&plan.landlock.deny_write)
         );
     }
     if plan.landlock.mandatory_unenforced {
@@ -181,8 +181,8 @@ pub fn render_text(plan: &Plan) -> String {
     s
 }
 
-/// `a, b, c`.
-fn join(paths: &[std::path::PathBuf]) -> String {
+/// `a, b, c`, for the plan's text and for messages that list paths.
+pub fn join_paths(paths: &[std::path::PathBuf]) -> String {
     paths
         .iter()
         .map(|p| p.display().to_string())

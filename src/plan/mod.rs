@@ -7,7 +7,7 @@
 mod explain;
 mod mounts;
 
-pub use explain::render_text;
+pub use explain::{join_paths, render_text};
 pub use mounts::{MountStep, StepKind};
 
 use crate::error::{Error, Result};
