@@ -355,7 +355,14 @@ fn weaker_landlock(mounts: &[MountStep], mandatory: crate::policy::WeakerDenies)
     // holding them, so that no link can be re-pointed.
     let links: Vec<PathBuf> = deny_write
         .iter()
-        .flat_map(|p| crate::policy::mandatory::resolve_lenient(p).1)
+        .flat_map(|p| {
+            // The writable roots are canonical: only what lies below one is resolved.
+            let base = writable
+                .iter()
+                .find(|w| p.starts_with(w))
+                .map_or(std::path::Path::new("/"), PathBuf::as_path);
+            crate::policy::mandatory::resolve_lenient(base, p).1
+        })
         .filter(|l| writable.iter().any(|w| l.starts_with(w)))
         .collect();
     deny_write.extend(links);

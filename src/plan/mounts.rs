@@ -300,7 +300,11 @@ pub fn plan_mounts(policy: &Policy) -> Result<MountPlan> {
             // `.mcp.json -> cfg/mcp.json` would otherwise let the command create it).
             let mut targets = Vec::new();
             for p in &protected {
-                let (real, links) = crate::policy::mandatory::resolve_lenient(p);
+                let base = roots
+                    .iter()
+                    .find(|r| p.starts_with(r))
+                    .map_or(Path::new("/"), PathBuf::as_path);
+                let (real, links) = crate::policy::mandatory::resolve_lenient(base, p);
                 if links.is_empty() || real == *p {
                     continue;
                 }

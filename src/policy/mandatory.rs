@@ -365,10 +365,17 @@ fn is_dir(path: &Path) -> bool {
 /// passed on the way (the path itself first, if it is one). A protected name that is a
 /// symlink protects nothing by itself; what it leads to must be kept too, and so must
 /// the links, which could otherwise be re-pointed.
-pub fn resolve_lenient(path: &Path) -> (PathBuf, Vec<PathBuf>) {
+///
+/// `base` is an ancestor of `path` known to hold no symlink (a canonical writable root,
+/// or `/`): the walk starts there, so only the components below it cost a `readlink`.
+pub fn resolve_lenient(base: &Path, path: &Path) -> (PathBuf, Vec<PathBuf>) {
     use std::path::Component;
+    let (start, rest) = match path.strip_prefix(base) {
+        Ok(rest) => (base, rest),
+        Err(_) => (Path::new("/"), path),
+    };
     let mut links = Vec::new();
-    let mut todo: std::collections::VecDeque<std::ffi::OsString> = path
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = rest
         .components()
         .filter_map(|c| match c {
             Component::Normal(n) => Some(n.to_os_string()),
@@ -376,7 +383,7 @@ pub fn resolve_lenient(path: &Path) -> (PathBuf, Vec<PathBuf>) {
             _ => None,
         })
         .collect();
-    let mut cur = PathBuf::from("/");
+    let mut cur = start.to_path_buf();
     let mut hops = 0;
     while let Some(name) = todo.pop_front() {
         if name == ".." {
